@@ -1,0 +1,275 @@
+"""Benchmark of free-text de-identification: quality per identifier type, and speed.
+
+Quality
+    Span recall: a gold span counts as recalled only if *every* non-space character is
+    covered by some finding (a half-redacted name is a leak). Character precision: the
+    share of redacted non-space characters that lie inside some gold span.
+    Sets: demo clinic letters (``workbench.demo``), and, when ``--shared`` holds it, the
+    general-domain ``pii-synthetic/synth_dataset_v2.json`` (presidio-research).
+Speed
+    Notes per second of our pipeline (analysis + anonymisation, ``nlp.pipe`` batches, NER
+    only) against plain Presidio (``AnalyzerEngine.analyze`` in a loop, same spaCy model
+    with its full pipeline, default recognizers, analysis only) on the same notes.
+
+Misses are printed as type + character shape (``Aaaaa Aaaaa``, ``ddd-dd-dddd``), never raw.
+
+Usage: ``python benchmarks/deid_bench.py --notes 300 --shared ../shared/data``
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import sys
+import tempfile
+import time
+from collections import Counter, defaultdict
+from collections.abc import Iterable
+from pathlib import Path
+
+os.environ.setdefault("TLDEXTRACT_PUBLIC_SUFFIX_LIST_URLS", "")
+
+from workbench.deid import KnownIdentifiers, TextDeidentifier
+
+PII_TYPE_MAP = {
+    "PERSON": "NAME",
+    "STREET_ADDRESS": "ADDRESS",
+    "PHONE_NUMBER": "PHONE",
+    "EMAIL_ADDRESS": "EMAIL",
+    "US_SSN": "SSN",
+    "DATE_TIME": "DATE",
+    "GPE": "LOCATION",
+    "ZIP_CODE": "ZIP",
+    "CREDIT_CARD": "ACCOUNT",
+    "IBAN_CODE": "ACCOUNT",
+    "IP_ADDRESS": "IP_ADDRESS",
+    "US_DRIVER_LICENSE": "LICENSE",
+}
+# Present in the PII set but not identifiers we are asked to remove (organisations, job
+# titles, nationalities, domain names, ages under 90). Redacting them is not counted as a
+# false positive, and missing them is not counted as a miss.
+PII_NOT_TARGETED = {"ORGANIZATION", "TITLE", "NRP", "DOMAIN_NAME", "AGE"}
+HEADLINE = ("NAME", "ADDRESS", "PHONE", "EMAIL", "SSN", "DATE")
+_WEEKDAYS = {"monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"}
+
+
+def shape(s: str) -> str:
+    """Character shape of a string: letters -> A/a, digits -> d, other kept; runs capped."""
+    out = []
+    for c in s[:40]:
+        out.append("A" if c.isupper() else "a" if c.isalpha() else "d" if c.isdigit() else c)
+    return "".join(out).replace("\n", "\\n")
+
+
+def _covered(mask: list[bool], start: int, end: int, text: str) -> tuple[bool, float]:
+    chars = [i for i in range(start, end) if not text[i].isspace()]
+    if not chars:
+        return True, 1.0
+    hit = sum(mask[i] for i in chars)
+    return hit == len(chars), hit / len(chars)
+
+
+class Scores:
+    def __init__(self) -> None:
+        self.gold: Counter[str] = Counter()
+        self.recalled: Counter[str] = Counter()
+        self.missed: dict[str, Counter[str]] = defaultdict(Counter)
+        self.red_chars = 0
+        self.red_in_gold = 0
+        self.fp: Counter[str] = Counter()
+
+    def add(self, text: str, gold: list[tuple[str, int, int]], findings, ignore=()) -> None:
+        mask = [False] * len(text)
+        for f in findings:
+            for i in range(f.start, f.end):
+                mask[i] = True
+        gold_mask = [False] * len(text)
+        for kind, s, e in gold:
+            for i in range(s, e):
+                gold_mask[i] = True
+            if kind in ignore:
+                continue
+            self.gold[kind] += 1
+            ok, frac = _covered(mask, s, e, text)
+            if ok:
+                self.recalled[kind] += 1
+            else:
+                why = "partial" if frac > 0 else "missed"
+                self.missed[kind][f"{why}: {shape(text[s:e])}"] += 1
+        for f in findings:
+            chars = [i for i in range(f.start, f.end) if not text[i].isspace()]
+            inside = sum(gold_mask[i] for i in chars)
+            self.red_chars += len(chars)
+            self.red_in_gold += inside
+            if inside < len(chars):
+                self.fp[f"{f.type} via {f.recognizer}: {shape(text[f.start : f.end])}"] += 1
+
+    def report(self, title: str, *, headline: Iterable[str] = HEADLINE, top: int = 8) -> None:
+        print(f"\n== {title}")
+        print(f"{'type':<12}{'gold':>7}{'recall':>9}")
+        total_g = total_r = 0
+        for kind in sorted(self.gold):
+            g, r = self.gold[kind], self.recalled[kind]
+            total_g += g
+            total_r += r
+            print(f"{kind:<12}{g:>7}{r / g:>9.3f}")
+        hg = sum(self.gold[k] for k in headline)
+        hr = sum(self.recalled[k] for k in headline)
+        if hg:
+            print(f"{'HEADLINE':<12}{hg:>7}{hr / hg:>9.3f}   ({', '.join(headline)})")
+        if total_g:
+            print(f"{'ALL':<12}{total_g:>7}{total_r / total_g:>9.3f}")
+        prec = self.red_in_gold / self.red_chars if self.red_chars else float("nan")
+        print(f"character precision: {prec:.3f} ({self.red_chars} redacted chars)")
+        for kind, counter in sorted(self.missed.items()):
+            common = ", ".join(f"{k} x{n}" for k, n in counter.most_common(top))
+            print(f"  missed {kind}: {common}")
+        if self.fp:
+            print("  false positives (type via recognizer: shape):")
+            for k, n in self.fp.most_common(top * 2):
+                print(f"    {k} x{n}")
+
+
+def demo_letters(n: int, seed: int, tmp: Path):
+    from workbench.demo import generate_cohort, write_extract
+
+    files = write_extract(generate_cohort(n, seed), tmp, formats=("csv",))
+    with open(files.csv_tables["patients"], encoding="utf-8") as fh:
+        patients = {r["patient_id"]: r for r in csv.DictReader(fh)}
+    with open(files.csv_tables["notes"], encoding="utf-8") as fh:
+        notes = {r["note_id"]: r for r in csv.DictReader(fh)}
+    letters = []
+    with open(files.note_spans, encoding="utf-8") as fh:
+        for line in fh:
+            if not line.strip():
+                continue
+            rec = json.loads(line)
+            note = notes[rec["note_id"]]
+            gold = [(s["type"], s["start"], s["end"]) for s in rec["spans"]]
+            letters.append((note["text"], gold, patients[rec["patient_id"]]))
+    return letters
+
+
+def bench_demo(deid: TextDeidentifier, n: int, seed: int, batch_size: int) -> list[str]:
+    with tempfile.TemporaryDirectory() as tmp:
+        letters = demo_letters(n, seed, Path(tmp))
+    texts = [t for t, _, _ in letters]
+    for use_known in (True, False):
+        scores = Scores()
+        items = [(t, KnownIdentifiers.from_record(p) if use_known else None, 120) for t, _, p in letters]
+        for (text, gold, _), res in zip(letters, deid.deidentify_many(items, batch_size=batch_size), strict=True):
+            scores.add(text, gold, res.findings)
+        label = "with the patient's known identifiers" if use_known else "text only"
+        scores.report(f"demo letters ({len(letters)}), {label}")
+    return texts
+
+
+def bench_pii(deid: TextDeidentifier, path: Path, limit: int | None, batch_size: int) -> None:
+    data = json.loads(path.read_text(encoding="utf-8"))
+    if limit:
+        data = data[:limit]
+    scores = Scores()
+    policy = Scores()  # dates excluding bare years and weekday names (kept by policy)
+    items = [(d["full_text"], None, 120) for d in data]
+    for d, res in zip(data, deid.deidentify_many(items, batch_size=batch_size), strict=True):
+        text = d["full_text"]
+        gold = []
+        for s in d["spans"]:
+            kind = PII_TYPE_MAP.get(s["entity_type"], s["entity_type"])
+            gold.append((kind, s["start_position"], s["end_position"]))
+        scores.add(text, gold, res.findings, ignore=PII_NOT_TARGETED)
+        gold_policy = []
+        for kind, s, e in gold:
+            value = text[s:e].strip()
+            if kind == "DATE" and ((value.isdigit() and len(value) == 4) or value.lower() in _WEEKDAYS):
+                kind = "DATE_KEPT_BY_POLICY"
+            gold_policy.append((kind, s, e))
+        policy.add(text, gold_policy, res.findings, ignore={*PII_NOT_TARGETED, "DATE_KEPT_BY_POLICY"})
+    scores.report(f"pii-synthetic ({len(data)} sentences), all gold spans")
+    print(
+        f"\n  dates excluding bare years/weekdays (kept by policy): "
+        f"{policy.recalled['DATE']}/{policy.gold['DATE']} = "
+        f"{policy.recalled['DATE'] / max(1, policy.gold['DATE']):.3f}"
+    )
+    hg = sum(policy.gold[k] for k in HEADLINE)
+    hr = sum(policy.recalled[k] for k in HEADLINE)
+    print(f"  headline recall under that date policy: {hr}/{hg} = {hr / max(1, hg):.3f}")
+
+
+def bench_speed(deid: TextDeidentifier, texts: list[str], batch_size: int, n_process: int) -> None:
+    from presidio_analyzer import AnalyzerEngine
+    from presidio_analyzer.nlp_engine import NlpEngineProvider
+
+    model = deid.config.spacy_model
+    provider = NlpEngineProvider(
+        nlp_configuration={
+            "nlp_engine_name": "spacy",
+            "models": [{"lang_code": "en", "model_name": model}],
+        }
+    )
+    plain = AnalyzerEngine(nlp_engine=provider.create_engine())
+    plain.analyze(texts[0], language="en")
+    list(deid.deidentify_many([(texts[0], None, 30)]))
+
+    # Interleave the two pipelines chunk by chunk, so a change in machine load (shared
+    # cores) during the run affects both alike.
+    chunk = 50
+    plain_s = ours_s = 0.0
+    for i in range(0, len(texts), chunk):
+        part = texts[i : i + chunk]
+        t0 = time.perf_counter()
+        for t in part:
+            plain.analyze(t, language="en")
+        plain_s += time.perf_counter() - t0
+        t0 = time.perf_counter()
+        for _ in deid.deidentify_many(((t, None, 30) for t in part), batch_size=batch_size, n_process=1):
+            pass
+        ours_s += time.perf_counter() - t0
+    n = len(texts)
+    words = sum(len(t.split()) for t in texts) / n
+    print(f"\n== speed ({n} notes, mean {words:.0f} words)")
+    print(f"plain Presidio analyze loop : {n / plain_s:7.1f} notes/s")
+    print(f"ours (batch {batch_size}, 1 process) : {n / ours_s:7.1f} notes/s   ratio {plain_s / ours_s:.2f}x")
+    if n_process > 1:
+        t0 = time.perf_counter()
+        for _ in deid.deidentify_many(((t, None, 30) for t in texts), batch_size=batch_size, n_process=n_process):
+            pass
+        multi_s = time.perf_counter() - t0
+        print(
+            f"ours (batch {batch_size}, {n_process} processes): {n / multi_s:7.1f} notes/s   "
+            f"ratio {plain_s / multi_s:.2f}x"
+        )
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("--notes", type=int, default=200, help="demo letters to generate")
+    ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--shared", type=Path, default=Path("../shared/data"))
+    ap.add_argument("--pii-limit", type=int, default=None, help="first N PII sentences only")
+    ap.add_argument("--batch-size", type=int, default=64)
+    ap.add_argument("--n-process", type=int, default=1, help="also time with N processes")
+    ap.add_argument("--skip-speed", action="store_true")
+    args = ap.parse_args(argv)
+
+    t0 = time.perf_counter()
+    deid = TextDeidentifier()
+    print(f"loaded de-identifier in {time.perf_counter() - t0:.1f} s")
+
+    texts = bench_demo(deid, args.notes, args.seed, args.batch_size)
+
+    pii = args.shared / "pii-synthetic" / "synth_dataset_v2.json"
+    if pii.is_file():
+        bench_pii(deid, pii, args.pii_limit, args.batch_size)
+    else:
+        print(f"\n== pii-synthetic: skipped ({pii} not found; pass --shared)")
+
+    if not args.skip_speed:
+        bench_speed(deid, texts, args.batch_size, args.n_process)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
