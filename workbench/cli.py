@@ -68,5 +68,311 @@ def demo(
     del files
 
 
+def _progress_bar():
+    """A Rich progress bar as the ``(stage, done, total)`` callback the package functions take."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    progress = Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    )
+    tasks: dict[str, int] = {}
+
+    def update(stage: str, done: int, total: int | None) -> None:
+        if stage not in tasks:
+            tasks[stage] = progress.add_task(stage, total=total)
+        progress.update(tasks[stage], completed=done, total=total)
+
+    return progress, update
+
+
+def _report_violations(error: Exception) -> None:
+    console.print(f"[red]import refused, nothing stored:[/red]\n{error}")
+
+
+@app.command("import")
+def import_(
+    paths: Annotated[list[Path], typer.Argument(help="CSV extract folders, FHIR Bundle files or folders.")],
+    workers: Annotated[int, typer.Option(help="Worker processes for de-identification.")] = 1,
+) -> None:
+    """Import extracts: contract check, de-identify, then store all-or-nothing (re-imports add nothing)."""
+    from workbench.contracts import ContractError
+    from workbench.governance.roles import SYSTEM_ACTOR
+    from workbench.ingest import import_paths
+
+    wb = Workbench()
+    progress, update = _progress_bar()
+    try:
+        with progress:
+            report = import_paths(wb, SYSTEM_ACTOR, paths, progress=update, n_process=workers)
+    except ContractError as error:
+        _report_violations(error)
+        raise typer.Exit(2) from None
+    console.print(
+        f"{report.status}: {report.n_patients} patients, {report.n_notes} notes "
+        f"({report.notes_touched} with identifiers removed)"
+    )
+    for kind, count in report.identifiers_in_notes.items():
+        console.print(f"  {kind}: {count}")
+    if report.skipped_resources:
+        skipped = ", ".join(f"{k} {v}" for k, v in report.skipped_resources.items())
+        console.print(f"skipped resource types (outside the supported subset): {skipped}")
+
+
+@app.command()
+def deid(
+    input: Annotated[str, typer.Option("--input", help="JSONL with {id, text} per line, or - for stdin.")],
+    output: Annotated[str, typer.Option("--output", help="Where to write JSONL, or - for stdout.")],
+) -> None:
+    """De-identify free text: {id, text} in, {id, text, entities[type, start, end, score]} out, in order."""
+    import sys
+
+    from workbench.deid import DeidInputError, deidentify_jsonl
+
+    source = sys.stdin if input == "-" else open(input, encoding="utf-8")
+    target = sys.stdout if output == "-" else open(output, "w", encoding="utf-8")
+    try:
+        n = deidentify_jsonl(source, target)
+    except DeidInputError as error:
+        console.print(f"[red]{error}[/red]")
+        raise typer.Exit(2) from None
+    finally:
+        if source is not sys.stdin:
+            source.close()
+        if target is not sys.stdout:
+            target.close()
+    console.print(f"de-identified {n} texts")
+
+
+@app.command()
+def init(
+    demo: Annotated[bool, typer.Option(help="Seed the demo cohort when the database has no patients.")] = False,
+    patients: Annotated[int, typer.Option(help="Demo cohort size.")] = 2000,
+    seed: Annotated[int, typer.Option(help="Demo cohort seed.")] = 20240601,
+) -> None:
+    """Create or migrate the database; with --demo, import the demo cohort and create demo accounts."""
+    from workbench.setup import initialise
+
+    wb = Workbench()
+    progress, update = _progress_bar()
+    with progress:
+        summary = initialise(wb, demo=demo, n_patients=patients, seed=seed, progress=update)
+    for line in summary:
+        console.print(line)
+
+
+def _actor(username: str | None):
+    """The CLI acts as a named account (its role applies) or, without one, as the system process."""
+    from sqlalchemy import select
+
+    from workbench.governance.roles import SYSTEM_ACTOR, Actor, Role
+    from workbench.store.tables import User
+
+    if not username:
+        return SYSTEM_ACTOR
+    with Workbench().read() as session:
+        user = session.scalar(select(User).where(User.username == username, User.active.is_(True)))
+    if user is None:
+        console.print(f"[red]no active account {username!r}[/red]")
+        raise typer.Exit(2)
+    return Actor(user.username, Role(user.role), user.display_name)
+
+
+AsUser = Annotated[str | None, typer.Option("--as", help="Act as this account (its role applies).")]
+
+
+@app.command()
+def fit(
+    model: Annotated[str, typer.Option(help="Registered model name (see `workbench models`).")] = "hierarchical",
+    outcome: Annotated[str, typer.Option(help="hba1c_change or adverse_event.")] = "hba1c_change",
+    method: Annotated[str, typer.Option(help="nuts (nutpie), pymc (PyMC NUTS) or preview (ADVI).")] = "nuts",
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 20240601,
+    draws: Annotated[int | None, typer.Option(help="Posterior draws per chain.")] = None,
+    tune: Annotated[int | None, typer.Option(help="Tuning steps per chain.")] = None,
+    approve: Annotated[str | None, typer.Option(help="Approve the run with this note.")] = None,
+    as_user: AsUser = None,
+) -> None:
+    """Fit a registered model to the stored cohort (patients who allow model training) and record the run."""
+    from workbench.runs import FitRequest, approve_run, fit_run
+
+    wb = Workbench()
+    actor = _actor(as_user)
+    sampler = {k: v for k, v in {"draws": draws, "tune": tune}.items() if v is not None}
+    run_id = fit_run(
+        wb,
+        actor,
+        FitRequest(model_name=model, outcome=outcome, method=method, seed=seed, sampler_config=sampler or None),
+        progressbar=True,
+    )
+    console.print(f"model run #{run_id} recorded")
+    if approve:
+        approve_run(wb, actor, run_id, approve, accept_unreliable=False)
+        console.print(f"model run #{run_id} approved")
+
+
+@app.command()
+def models() -> None:
+    """List the registered models (built-ins, entry points, notebook registrations)."""
+    from workbench.models import available_models
+
+    for name, cls in sorted(available_models().items()):
+        console.print(f"{name}\t{cls.__module__}.{cls.__qualname__} v{cls.version}")
+
+
+@app.command()
+def effects(
+    data: Annotated[Path, typer.Option(help="CSV table, one row per unit.")],
+    treatment: Annotated[str, typer.Option(help="Binary treatment column.")],
+    outcome: Annotated[str, typer.Option(help="Outcome column.")],
+    output: Annotated[Path, typer.Option(help="Folder for effects.csv and summary.json.")],
+    covariates: Annotated[str | None, typer.Option(help="Comma-separated covariates (default: all others).")] = None,
+    predict: Annotated[Path | None, typer.Option(help="CSV of new rows to predict effects for.")] = None,
+    model: Annotated[str, typer.Option(help="Registered model name.")] = "bcf",
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 1,
+) -> None:
+    """Fit a flat table with a binary treatment; write per-row effects with intervals (stable contract)."""
+    from workbench.models.effects import run_effects
+
+    summary = run_effects(
+        data,
+        treatment=treatment,
+        outcome=outcome,
+        output_dir=output,
+        covariates=covariates.split(",") if covariates else None,
+        predict_csv=predict,
+        model=model,
+        seed=seed,
+    )
+    console.print(f"wrote {output / 'effects.csv'}; average effect {summary.get('ate', summary.get('average_effect'))}")
+
+
+@app.command()
+def export(
+    decision: Annotated[int | None, typer.Option(help="Decision id: writes its PDF and FHIR bundle.")] = None,
+    meeting: Annotated[int | None, typer.Option(help="Meeting id: writes the CSV of its decisions.")] = None,
+    out: Annotated[Path, typer.Option(help="Output folder.")] = Path("exports"),
+    as_user: AsUser = None,
+) -> None:
+    """Export documented decisions: PDF for people, FHIR R4 JSON for systems, CSV per meeting."""
+    from workbench.export.service import export_decision, export_meeting_csv
+
+    wb = Workbench()
+    actor = _actor(as_user)
+    if decision is None and meeting is None:
+        console.print("[red]give --decision or --meeting[/red]")
+        raise typer.Exit(2)
+    if decision is not None:
+        for kind, path in export_decision(wb, actor, decision, out).items():
+            console.print(f"{kind}: {path}")
+    if meeting is not None:
+        console.print(f"csv: {export_meeting_csv(wb, actor, meeting, out)}")
+
+
+@app.command()
+def erase(
+    pseudonym: str,
+    reason: Annotated[str, typer.Option(help="Why (recorded in the audit trail).")],
+    as_user: AsUser = None,
+) -> None:
+    """Erase a patient's clinical data, notes and vault entry (privacy officer); decisions stay."""
+    from workbench.governance.privacy import erase_patient
+
+    result = erase_patient(Workbench(), _actor(as_user), pseudonym, reason=reason)
+    console.print(f"erased {pseudonym}: {result['removed']}")
+    if result["runs_to_refit"]:
+        console.print(f"model runs fitted on this patient (refit them): {result['runs_to_refit']}")
+
+
+@app.command()
+def reidentify(
+    pseudonym: str,
+    reason: Annotated[str, typer.Option(help="Why (recorded in the audit trail).")],
+    as_user: AsUser = None,
+) -> None:
+    """Show who a pseudonym is (privacy officer only; audited)."""
+    from workbench.governance.privacy import reidentify as reidentify_
+
+    identity = reidentify_(Workbench(), _actor(as_user), pseudonym, reason=reason)
+    for key, value in identity.items():
+        typer.echo(f"{key}: {value}")
+
+
+@app.command()
+def consent(
+    pseudonym: str,
+    purpose: Annotated[str, typer.Option(help="care, model_training or research.")],
+    granted: Annotated[bool, typer.Option("--granted/--declined", help="The patient's choice.")],
+    reason: Annotated[str, typer.Option(help="Why it changed.")] = "",
+    as_user: AsUser = None,
+) -> None:
+    """Record a consent change for one use (privacy officer; audited)."""
+    from workbench.governance.consent import set_consent
+
+    set_consent(Workbench(), _actor(as_user), pseudonym, purpose, granted, reason=reason)
+    console.print(f"{pseudonym}: {purpose} {'granted' if granted else 'declined'}")
+
+
+@app.command()
+def retention(
+    days: Annotated[
+        int | None, typer.Option(help="Purge data older than this (default WORKBENCH_RETENTION_DAYS).")
+    ] = None,
+    as_user: AsUser = None,
+) -> None:
+    """Erase patients whose data are older than the retention age."""
+    from workbench.governance.privacy import purge_older_than
+
+    wb = Workbench()
+    age = days or wb.settings.retention_days
+    if not age:
+        console.print("[red]no retention age: pass --days or set WORKBENCH_RETENTION_DAYS[/red]")
+        raise typer.Exit(2)
+    purged = purge_older_than(wb, _actor(as_user), age)
+    console.print(f"purged {len(purged)} patients")
+
+
+users_app = typer.Typer(help="Local accounts.", no_args_is_help=True)
+app.add_typer(users_app, name="users")
+
+
+@users_app.command("add")
+def users_add(
+    username: str,
+    role: Annotated[str, typer.Option(help="clinician, chair, data_scientist, privacy_officer or admin.")],
+    name: Annotated[str, typer.Option(help="Display name.")],
+    discipline: Annotated[str | None, typer.Option(help="Discipline, e.g. Diabetology.")] = None,
+    as_user: AsUser = None,
+) -> None:
+    """Create an account; the password is asked for (never an argument, so it stays out of shell history)."""
+    from workbench.governance.roles import Role
+    from workbench.governance.users import create_user
+
+    password = typer.prompt("password", hide_input=True, confirmation_prompt=True)
+    create_user(
+        Workbench(),
+        _actor(as_user),
+        username=username,
+        display_name=name,
+        role=Role(role),
+        password=password,
+        discipline=discipline,
+    )
+    console.print(f"account {username} ({role}) created")
+
+
+@users_app.command("list")
+def users_list() -> None:
+    """List accounts (no password hashes)."""
+    from workbench.governance.users import list_users
+
+    for user in list_users(Workbench()):
+        state = "active" if user["active"] else "inactive"
+        console.print(f"{user['username']}\t{user['role']}\t{user['display_name']}\t{state}")
+
+
 if __name__ == "__main__":
     app()

@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 PG_BIN = Path(os.environ.get("WORKBENCH_PG_BIN", "/usr/lib/postgresql/15/bin"))
 CHROMIUM = os.environ.get("WORKBENCH_CHROMIUM", "/usr/bin/chromium")
@@ -33,6 +34,11 @@ CHROMIUM_ARGS = [
     "--disable-quic",
 ]
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+#: Public data sets with ground truth beside the project (absent in a user's clone: tests skip).
+SHARED_DATA = Path(os.environ.get("WORKBENCH_SHARED_DATA", PROJECT_ROOT.parent / "shared" / "data"))
+#: The small demo cohort tests import (big enough for every table, small enough for real Presidio runs).
+SMALL_COHORT = 40
+SMALL_SEED = 424242
 
 
 def free_port() -> int:
@@ -186,3 +192,60 @@ def streamlit_server(
         except subprocess.TimeoutExpired:
             process.kill()
         log.close()
+
+
+def comparison_from_draws(
+    draws: Any,
+    alternatives: tuple[str, ...],
+    *,
+    reference: str,
+    run_id: int,
+    pseudonym: str = "PT-TEST",
+    min_important_difference: float = 5.0,
+) -> Any:
+    """A ``Comparison`` built from hand-made posterior draws (S, K), for tests where sampling is not tested."""
+    import numpy as np
+
+    from workbench.models import EffectPosterior
+    from workbench.review.case import Comparison
+    from workbench.runs import ALTERNATIVE_LABELS
+    from workbench.status import RunBrief
+
+    draws = np.asarray(draws, dtype=float)
+    posterior = EffectPosterior(
+        draws=draws[:, None, :], patient_ids=(pseudonym,), alternatives=alternatives, reference=reference,
+        lower_is_better=True, approximate=False, propensity=np.full((1, len(alternatives)), 1 / len(alternatives)),
+    )
+    effects = posterior.for_patient(pseudonym, min_important_difference=min_important_difference)
+    table = effects.table.copy()
+    table["label"] = [ALTERNATIVE_LABELS.get(a, a) for a in table.index]
+    run = RunBrief(id=run_id, model_name="hierarchical", model_version="test", outcome="hba1c_change",
+                   status="approved", reliable=True, approximate=False, created_at="2026-01-01 00:00")
+    return Comparison(
+        table=table, outcome_draws=effects.draws, reference=reference, leading=str(table["p_best"].idxmax()),
+        min_important_difference=min_important_difference, run=run, ae_run=None, warnings=[], hypothetical=False,
+        approximate=False, reliable=True,
+    )
+
+
+#: Small but real sampling for tests: enough draws for stable summaries, thresholds scaled to them.
+TEST_SAMPLER = {
+    "draws": 300,
+    "tune": 300,
+    "chains": 2,
+    "prediction_draws": 300,
+    "thresholds": {"ess_bulk_min": 100.0, "ess_tail_min": 100.0, "rhat_max": 1.05},
+}
+
+
+def fit_and_approve_demo_runs(wb: Any) -> list[int]:
+    """Fit the default model on both outcomes with ``TEST_SAMPLER`` and approve the runs (real sampling)."""
+    from workbench.governance.roles import SYSTEM_ACTOR
+    from workbench.runs import FitRequest, approve_run, fit_run
+
+    ids = []
+    for outcome in ("hba1c_change", "adverse_event"):
+        run_id = fit_run(wb, SYSTEM_ACTOR, FitRequest(outcome=outcome, sampler_config=TEST_SAMPLER))
+        approve_run(wb, SYSTEM_ACTOR, run_id, "test fixture", accept_unreliable=True)
+        ids.append(run_id)
+    return ids

@@ -94,7 +94,6 @@ class Patient(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     pseudonym: Mapped[str] = mapped_column(String(40), unique=True)
     sex: Mapped[str | None] = mapped_column(String(20))
-    birth_year: Mapped[int | None] = mapped_column(Integer)
     age_at_index: Mapped[float | None] = mapped_column(Float)
     age_band: Mapped[str | None] = mapped_column(String(10))
     ethnicity_group: Mapped[str | None] = mapped_column(String(40))
@@ -348,7 +347,6 @@ class Decision(Base):
     signed_by_name: Mapped[str] = mapped_column(String(200))
     signed_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     content_hash: Mapped[str] = mapped_column(String(64))
-    tombstone: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class AuditEvent(Base):

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-28 04:49:23.921367
+Create Date: 2026-11-28
 """
 
 import sqlalchemy as sa
@@ -116,10 +116,7 @@ def upgrade() -> None:
         sa.Column("discipline", sa.String(length=80), nullable=False),
         sa.Column("username", sa.String(length=80), nullable=True),
         sa.ForeignKeyConstraint(
-            ["meeting_id"],
-            ["meetings.id"],
-            name=op.f("fk_attendees_meeting_id_meetings"),
-            ondelete="CASCADE",
+            ["meeting_id"], ["meetings.id"], name=op.f("fk_attendees_meeting_id_meetings"), ondelete="CASCADE"
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_attendees")),
     )
@@ -133,10 +130,7 @@ def upgrade() -> None:
         sa.Column("added_by", sa.String(length=80), nullable=False),
         sa.Column("added_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
-            ["meeting_id"],
-            ["meetings.id"],
-            name=op.f("fk_cases_meeting_id_meetings"),
-            ondelete="CASCADE",
+            ["meeting_id"], ["meetings.id"], name=op.f("fk_cases_meeting_id_meetings"), ondelete="CASCADE"
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_cases")),
         sa.UniqueConstraint("meeting_id", "pseudonym", name=op.f("uq_cases_meeting_id")),
@@ -161,7 +155,6 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("pseudonym", sa.String(length=40), nullable=False),
         sa.Column("sex", sa.String(length=20), nullable=True),
-        sa.Column("birth_year", sa.Integer(), nullable=True),
         sa.Column("age_at_index", sa.Float(), nullable=True),
         sa.Column("age_band", sa.String(length=10), nullable=True),
         sa.Column("ethnicity_group", sa.String(length=40), nullable=True),
@@ -216,10 +209,7 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("patient_id", sa.Integer(), nullable=False),
         sa.ForeignKeyConstraint(
-            ["patient_id"],
-            ["patients.id"],
-            name=op.f("fk_consents_patient_id_patients"),
-            ondelete="CASCADE",
+            ["patient_id"], ["patients.id"], name=op.f("fk_consents_patient_id_patients"), ondelete="CASCADE"
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_consents")),
     )
@@ -255,10 +245,7 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("patient_id", sa.Integer(), nullable=False),
         sa.ForeignKeyConstraint(
-            ["patient_id"],
-            ["patients.id"],
-            name=op.f("fk_notes_patient_id_patients"),
-            ondelete="CASCADE",
+            ["patient_id"], ["patients.id"], name=op.f("fk_notes_patient_id_patients"), ondelete="CASCADE"
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_notes")),
     )
@@ -315,15 +302,10 @@ def upgrade() -> None:
         sa.Column("estimates", sa.JSON(), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
-            ["case_id"],
-            ["cases.id"],
-            name=op.f("fk_recommendations_case_id_cases"),
-            ondelete="CASCADE",
+            ["case_id"], ["cases.id"], name=op.f("fk_recommendations_case_id_cases"), ondelete="CASCADE"
         ),
         sa.ForeignKeyConstraint(
-            ["model_run_id"],
-            ["model_runs.id"],
-            name=op.f("fk_recommendations_model_run_id_model_runs"),
+            ["model_run_id"], ["model_runs.id"], name=op.f("fk_recommendations_model_run_id_model_runs")
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_recommendations")),
     )
@@ -368,7 +350,6 @@ def upgrade() -> None:
         sa.Column("signed_by_name", sa.String(length=200), nullable=False),
         sa.Column("signed_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("content_hash", sa.String(length=64), nullable=False),
-        sa.Column("tombstone", sa.Boolean(), nullable=False),
         sa.ForeignKeyConstraint(["case_id"], ["cases.id"], name=op.f("fk_decisions_case_id_cases")),
         sa.ForeignKeyConstraint(
             ["model_run_id"], ["model_runs.id"], name=op.f("fk_decisions_model_run_id_model_runs")
@@ -394,10 +375,7 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("patient_id", sa.Integer(), nullable=False),
         sa.ForeignKeyConstraint(
-            ["patient_id"],
-            ["patients.id"],
-            name=op.f("fk_outcomes_patient_id_patients"),
-            ondelete="CASCADE",
+            ["patient_id"], ["patients.id"], name=op.f("fk_outcomes_patient_id_patients"), ondelete="CASCADE"
         ),
         sa.ForeignKeyConstraint(
             ["treatment_id"],

@@ -1,0 +1,176 @@
+"""Import end to end with real Presidio and a real spaCy model, on SQLite and PostgreSQL."""
+
+import csv
+import json
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+from sqlalchemy import LargeBinary, String, Text, func, inspect, select
+from sqlalchemy.types import JSON
+
+from workbench.contracts import ContractError
+from workbench.governance.roles import SYSTEM_ACTOR, Actor, PermissionDenied, Role
+from workbench.ingest import import_paths, prepare_import
+from workbench.store.service import Workbench
+from workbench.store.tables import AuditEvent, Base, Consent, ImportJob, Note, Patient, VaultEntry
+from workbench.testing import SHARED_DATA, SMALL_COHORT
+
+SYNTHEA = SHARED_DATA / "synthea-fhir"
+
+
+def _count(wb: Workbench, table) -> int:
+    with wb.read() as s:
+        return s.scalar(select(func.count()).select_from(table))
+
+
+def test_when_csv_extract_is_imported_then_every_patient_is_stored_pseudonymised(any_wb, small_extract):
+    report = import_paths(any_wb, SYSTEM_ACTOR, [small_extract / "csv"])
+    assert report.status == "imported"
+    assert report.n_patients == SMALL_COHORT
+    assert _count(any_wb, Patient) == SMALL_COHORT
+    assert _count(any_wb, VaultEntry) == SMALL_COHORT
+    assert _count(any_wb, Note) == report.n_notes > 0
+    assert _count(any_wb, Consent) == 3 * SMALL_COHORT
+    with any_wb.read() as s:
+        pseudonyms = s.scalars(select(Patient.pseudonym)).all()
+        assert all(re.fullmatch(r"PT-[0-9A-Z]{10}", p) for p in pseudonyms)
+        event = s.scalars(select(AuditEvent).where(AuditEvent.action == "import.committed")).one()
+        assert event.detail["patients"] == SMALL_COHORT
+    assert report.identifiers_in_notes.get("NAME", 0) > 0
+
+
+def test_when_same_content_is_imported_again_then_nothing_is_added(sqlite_wb, small_extract, tmp_path):
+    import_paths(sqlite_wb, SYSTEM_ACTOR, [small_extract / "csv"])
+    copy = tmp_path / "renamed"
+    shutil.copytree(small_extract / "csv", copy)
+    again = import_paths(sqlite_wb, SYSTEM_ACTOR, [copy])
+    assert again.status == "already imported"
+    assert _count(sqlite_wb, ImportJob) == 1
+    assert _count(sqlite_wb, Patient) == SMALL_COHORT
+
+
+def test_when_fhir_bundles_of_the_same_patients_are_imported_then_pseudonyms_match(sqlite_wb, small_extract):
+    import_paths(sqlite_wb, SYSTEM_ACTOR, [small_extract / "csv"])
+    with sqlite_wb.read() as s:
+        before = set(s.scalars(select(Patient.pseudonym)))
+    report = import_paths(sqlite_wb, SYSTEM_ACTOR, [small_extract / "fhir"])
+    assert report.status == "imported"
+    with sqlite_wb.read() as s:
+        after = set(s.scalars(select(Patient.pseudonym)))
+    assert after == before
+
+
+def _tables_unchanged(wb: Workbench) -> None:
+    for table in (Patient, Note, VaultEntry, ImportJob, Consent):
+        assert _count(wb, table) == 0
+
+
+def test_when_a_csv_row_is_malformed_then_nothing_is_stored_and_the_error_names_file_row_field(
+    any_wb, small_extract, tmp_path
+):
+    broken = tmp_path / "csv"
+    shutil.copytree(small_extract / "csv", broken)
+    rows = list(csv.DictReader((broken / "observations.csv").open(newline="")))
+    secret_value = "31/31/2024"
+    rows[4]["observation_date"] = secret_value
+    with (broken / "observations.csv").open("w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(rows[0]), lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+    with pytest.raises(ContractError) as caught:
+        import_paths(any_wb, SYSTEM_ACTOR, [broken])
+    message = str(caught.value)
+    assert "observations.csv:5:observation_date" in message
+    assert secret_value not in message
+    _tables_unchanged(any_wb)
+
+
+def test_when_a_fhir_bundle_is_broken_then_nothing_is_stored_and_the_error_names_resource_and_field(
+    any_wb, small_extract, tmp_path
+):
+    folder = tmp_path / "fhir"
+    shutil.copytree(small_extract / "fhir", folder)
+    victim = sorted(folder.glob("*.json"))[3]
+    bundle = json.loads(victim.read_text())
+    patient = next(e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "Patient")
+    family = patient["name"][0]["family"]
+    patient["birthDate"] = f"{family}-not-a-date"
+    victim.write_text(json.dumps(bundle))
+    with pytest.raises(ContractError) as caught:
+        import_paths(any_wb, SYSTEM_ACTOR, [folder])
+    message = str(caught.value)
+    assert "FHIR file 4 of" in message and "Patient.birthDate" in message
+    assert family not in message
+    _tables_unchanged(any_wb)
+
+
+def test_when_role_may_not_import_then_commit_is_refused(sqlite_wb, small_extract):
+    prepared = prepare_import(sqlite_wb, [small_extract / "csv"])
+    from workbench.ingest import commit_import
+
+    with pytest.raises(PermissionDenied):
+        commit_import(sqlite_wb, Actor("doc", Role.CLINICIAN), prepared)
+    _tables_unchanged(sqlite_wb)
+
+
+@pytest.mark.skipif(not SYNTHEA.is_dir(), reason="../shared/data/synthea-fhir is not present")
+def test_when_synthea_bundles_are_imported_then_unsupported_types_are_counted_not_errors(sqlite_wb):
+    report = import_paths(sqlite_wb, SYSTEM_ACTOR, [SYNTHEA])
+    assert report.n_patients == len(list(SYNTHEA.glob("*.json")))
+    assert report.skipped_resources.get("Claim", 0) > 0
+    assert report.skipped_resources.get("ExplanationOfBenefit", 0) > 0
+    assert "Practitioner" not in report.skipped_resources
+
+
+def _phi_from_csv(folder: Path) -> list[str]:
+    values: list[str] = []
+    for row in csv.DictReader((folder / "patients.csv").open(newline="")):
+        values += [f"{row['given_name']} {row['family_name']}", row["mrn"], row["ssn"], row["email"],
+                   row["address_line"], row["birth_date"], row["phone"], row["health_plan_id"]]
+        values.append(re.sub(r"\D", "", row["phone"]))
+    return values
+
+
+def _phi_from_bundles(folder: Path) -> list[str]:
+    values: list[str] = []
+    for path in folder.glob("*.json"):
+        for entry in json.loads(path.read_text())["entry"]:
+            r = entry["resource"]
+            if r["resourceType"] != "Patient":
+                continue
+            name = r["name"][0]
+            values.append(f"{' '.join(name.get('given', []))} {name['family']}")
+            values += [i["value"] for i in r.get("identifier", [])]
+            values += [t["value"] for t in r.get("telecom", [])]
+            values += [" ".join(a.get("line", [])) for a in r.get("address", [])]
+            values.append(r["birthDate"])
+    return values
+
+
+def test_when_demo_and_synthea_are_imported_then_no_identifier_is_anywhere_in_the_database(
+    sqlite_wb, small_extract
+):
+    paths = [small_extract / "csv", small_extract / "fhir"]
+    phi = _phi_from_csv(small_extract / "csv") + _phi_from_bundles(small_extract / "fhir")
+    if SYNTHEA.is_dir():
+        paths.append(SYNTHEA)
+        phi += _phi_from_bundles(SYNTHEA)
+    for path in paths:
+        import_paths(sqlite_wb, SYSTEM_ACTOR, [path])
+    needles = {v for v in phi if v and len(v) >= 5}
+    found: list[str] = []
+    engine = sqlite_wb.sessions().get_bind()
+    with engine.connect() as conn:
+        for table in Base.metadata.sorted_tables:
+            cols = [c for c in table.columns if isinstance(c.type, String | Text | JSON | LargeBinary)]
+            for row in conn.execute(select(*cols)):
+                for col, value in zip(cols, row, strict=True):
+                    if value is None:
+                        continue
+                    text = value.decode("latin-1") if isinstance(value, bytes) else (
+                        json.dumps(value) if not isinstance(value, str) else value)
+                    found += [f"{table.name}.{col.name}" for n in needles if n in text]
+    assert found == [], f"identifiers found in: {sorted(set(found))}"
+    assert inspect(engine).get_table_names()

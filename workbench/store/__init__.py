@@ -1,0 +1,1 @@
+"""Storage: ORM tables, Alembic migrations, engines and sessions, and the service layer."""
