@@ -1,0 +1,223 @@
+"""Fast unit layer of the effect engine: no sampling."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from workbench.models import EffectData, EffectPosterior, available_models, get_model, register_model
+from workbench.models.base import TreatmentEffectModel
+from workbench.models.data import Design
+from workbench.models.diagnostics import evaluate, ppc_binary
+from workbench.models.hierarchical import HierarchicalEffectModel
+from workbench.models.propensity import PropensityModel
+
+
+def test_when_listing_models_then_builtins_and_entry_points_are_found():
+    models = available_models()
+    assert models["hierarchical"].__name__ == "HierarchicalEffectModel"
+    assert models["bcf"].__name__ == "BCFModel"
+
+
+def test_when_a_class_is_registered_at_run_time_then_get_model_returns_it():
+    @register_model
+    class NotebookModel(HierarchicalEffectModel):
+        name = "notebook_test_model"
+
+    assert get_model("notebook_test_model") is NotebookModel
+    assert "notebook_test_model" in available_models()
+
+
+def test_when_registering_a_non_model_then_it_is_refused():
+    with pytest.raises(TypeError):
+        register_model(dict)  # type: ignore[arg-type]
+
+
+def test_when_asking_for_an_unknown_model_then_error_lists_available():
+    with pytest.raises(KeyError, match="hierarchical"):
+        get_model("no_such_model")
+
+
+def test_when_user_config_given_then_it_overrides_defaults_key_by_key():
+    m = HierarchicalEffectModel(model_config={"likelihood": "student_t"}, sampler_config={"draws": 7})
+    assert m.model_config["likelihood"] == "student_t"
+    assert m.model_config["prognostic_sd"] == m.default_model_config["prognostic_sd"]
+    assert m.sampler_config["draws"] == 7 and m.sampler_config["tune"] == 1000
+
+
+def test_when_config_changes_then_model_id_changes():
+    a = HierarchicalEffectModel()
+    assert a.model_id == HierarchicalEffectModel().model_id
+    assert a.model_id != HierarchicalEffectModel(model_config={"tau_scale": 9.0}).model_id
+
+
+def _frame() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "age": [50.0, 60.0, 70.0, 80.0],
+            "sex": ["female", "male", "male", "female"],
+            "group": ["a", "b", "c", "a"],
+        },
+        index=["p1", "p2", "p3", "p4"],
+    )
+
+
+def test_when_encoding_new_patients_then_they_are_encoded_like_the_cohort():
+    X = _frame()
+    d = Design.fit(X)
+    Z = d.transform(X)
+    assert Z.shape == (4, 1 + 1 + 2)  # numeric + sex (1 dummy) + group (2 dummies)
+    np.testing.assert_allclose(Z.mean(axis=0), 0.0, atol=1e-12)
+    new = pd.DataFrame({"group": ["c"], "age": [60.0], "sex": ["male"]}, index=["x"])
+    z_new = d.transform(new)
+    np.testing.assert_allclose(z_new[0], Z[1] * [1, 1, 0, 0] + Z[2] * [0, 0, 1, 1])
+    again = Design.from_dict(d.to_dict())
+    np.testing.assert_array_equal(again.transform(new), z_new)
+
+
+def test_when_new_patient_has_unseen_category_then_refused_without_echoing_value():
+    d = Design.fit(_frame())
+    new = pd.DataFrame({"age": [60.0], "sex": ["Jane Doe"], "group": ["a"]}, index=["x"])
+    with pytest.raises(ValueError, match="sex") as err:
+        d.transform(new)
+    assert "Jane" not in str(err.value)
+
+
+def test_when_covariate_missing_then_error_names_column_and_row_not_value():
+    X = _frame()
+    X.loc["p3", "age"] = np.nan
+    with pytest.raises(ValueError, match=r"'age'.*'p3'"):
+        Design.fit(X)
+
+
+def _data(outcome_shift: float = 0.0) -> EffectData:
+    X = _frame()
+    df = X.assign(treatment=["a", "b", "a", "b"], y=[1.0, 2.0, 3.0, 4.0 + outcome_shift])
+    return EffectData.from_frame(df, treatment="treatment", outcome="y")
+
+
+def test_when_any_value_changes_then_data_hash_changes():
+    assert _data().data_hash() == _data().data_hash()
+    assert _data().data_hash() != _data(0.5).data_hash()
+
+
+def _posterior(draws: np.ndarray, *, lower_is_better: bool = True, prop=None) -> EffectPosterior:
+    _, N, K = draws.shape
+    return EffectPosterior(
+        draws=draws,
+        patient_ids=tuple(f"p{i}" for i in range(N)),
+        alternatives=tuple("abc"[:K]),
+        reference="a",
+        lower_is_better=lower_is_better,
+        approximate=False,
+        propensity=np.full((N, K), 1 / K) if prop is None else prop,
+    )
+
+
+def test_when_draws_are_hand_made_then_summary_probabilities_are_exact():
+    # 4 draws, 1 patient, 3 alternatives (lower is better)
+    draws = np.array(
+        [
+            [[10.0, 8.0, 9.0]],  # best b
+            [[10.0, 11.0, 9.0]],  # best c
+            [[10.0, 7.0, 12.0]],  # best b
+            [[5.0, 9.0, 9.5]],  # best a
+        ]
+    )
+    ep = _posterior(draws)
+    s = ep.summary(min_important_difference=1.5).loc["p0"]
+    np.testing.assert_allclose(s["p_best"].to_numpy(), [0.25, 0.5, 0.25])
+    # effects of b vs a: -2, +1, -3, +4 -> better by more than 1.5 in 2 of 4 draws
+    assert s.loc["b", "p_benefit"] == 0.5
+    # effects of c vs a: -1, -1, +2, +4.5 -> none better by more than 1.5
+    assert s.loc["c", "p_benefit"] == 0.0
+    assert s.loc["b", "effect_mean"] == 0.0
+    np.testing.assert_allclose(s.loc["b", "effect_q05"], np.quantile([-2, 1, -3, 4], 0.05))
+    assert s.loc["a", "effect_sd"] == 0.0
+    assert s.loc["a", "p_benefit"] == 0.0
+
+
+def test_when_higher_is_better_then_benefit_and_best_flip_direction():
+    draws = np.array([[[0.0, 1.0]], [[0.0, 2.0]], [[0.0, -1.0]], [[0.0, 3.0]]])
+    ep = _posterior(draws, lower_is_better=False)
+    s = ep.summary().loc["p0"]
+    assert s.loc["b", "p_benefit"] == 0.75
+    assert s.loc["b", "p_best"] == 0.75
+
+
+def test_when_reference_is_changed_then_effects_are_against_it():
+    rng = np.random.default_rng(0)
+    draws = rng.normal(size=(200, 3, 3))
+    ep = _posterior(draws)
+    s = ep.summary(reference="c")
+    np.testing.assert_allclose(
+        s.xs("a", level="alternative")["effect_mean"].to_numpy(),
+        (draws[:, :, 0] - draws[:, :, 2]).mean(axis=0),
+    )
+    assert (s["reference"] == "c").all()
+
+
+def test_when_propensity_is_extreme_then_overlap_warning_is_raised():
+    prop = np.array([[0.02, 0.49, 0.49], [0.3, 0.3, 0.4], [0.97, 0.02, 0.01]])
+    ep = _posterior(np.zeros((5, 3, 3)), prop=prop)
+    w = ep.summary()["overlap_warning"].to_numpy().reshape(3, 3)
+    np.testing.assert_array_equal(w, [[True, False, False], [False, False, False], [True, True, True]])
+
+
+def test_when_asking_for_one_patient_then_rows_are_its_alternatives():
+    rng = np.random.default_rng(1)
+    ep = _posterior(rng.normal(size=(50, 4, 3)))
+    pe = ep.for_patient("p2")
+    assert list(pe.table.index) == ["a", "b", "c"]
+    np.testing.assert_array_equal(pe.draws, ep.draws[:, 2, :])
+    with pytest.raises(KeyError):
+        ep.for_patient("nobody")
+
+
+def test_when_propensity_is_fitted_then_it_recovers_assignment_probabilities():
+    rng = np.random.default_rng(2)
+    Z = rng.normal(size=(4000, 2))
+    true = np.stack([np.zeros(4000), 1.0 * Z[:, 0], -1.0 * Z[:, 1]], axis=1)
+    p = np.exp(true) / np.exp(true).sum(axis=1, keepdims=True)
+    t = np.array([rng.choice(3, p=row) for row in p])
+    pm_ = PropensityModel.fit(Z, t, 3)
+    assert np.abs(pm_.predict(Z) - p).max() < 0.08
+    again = PropensityModel.from_dict(pm_.to_dict())
+    np.testing.assert_array_equal(again.predict(Z), pm_.predict(Z))
+
+
+def test_when_chains_disagree_then_diagnostics_fail_with_plain_reason():
+    import xarray as xr
+
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(2, 500))
+    x[1] += 3.0
+    post = xr.Dataset({"a": (("chain", "draw"), x)})
+    d = evaluate(posterior=post, divergences=2, ppc={"coverage_90": 0.9}, approximate=False)
+    assert not d.passed
+    assert any("R-hat" in r and "chains disagree" in r for r in d.reasons)
+    assert any("2 divergent" in r for r in d.reasons)
+    good = xr.Dataset({"a": (("chain", "draw"), rng.normal(size=(4, 1000)))})
+    assert evaluate(posterior=good, divergences=0, ppc={"coverage_90": 0.9}, approximate=False).passed
+
+
+def test_when_fit_is_a_preview_then_it_is_never_passed():
+    import xarray as xr
+
+    post = xr.Dataset({"a": (("chain", "draw"), np.random.default_rng(4).normal(size=(1, 1000)))})
+    d = evaluate(posterior=post, divergences=0, ppc={"coverage_90": 0.9}, approximate=True)
+    assert not d.passed and d.approximate and "approximate" in d.label()
+
+
+def test_when_predicted_risks_are_miscalibrated_then_calibration_error_is_large():
+    rng = np.random.default_rng(5)
+    p = rng.uniform(0.05, 0.95, 5000)
+    y = rng.binomial(1, p).astype(float)
+    assert ppc_binary(np.tile(p, (10, 1)), y)["calibration_error"] < 0.03
+    assert ppc_binary(np.tile(np.clip(p + 0.2, 0, 1), (10, 1)), y)["calibration_error"] > 0.1
+
+
+def test_base_class_is_abstract():
+    with pytest.raises(TypeError):
+        TreatmentEffectModel()  # type: ignore[abstract]
