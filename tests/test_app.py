@@ -1,25 +1,149 @@
-"""Every page renders under Streamlit's AppTest against a real SQLite file."""
+"""Every page under Streamlit's AppTest, signed in, against a real SQLite deployment with real model runs."""
 
+import datetime as dt
 from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from workbench.config import Settings
+from workbench.governance.roles import Actor, Role
+from workbench.governance.users import sign_in
+from workbench.review.meetings import add_attendee, add_case, create_meeting
+from workbench.review.worklist import suggest_cases
+from workbench.runs import ALTERNATIVE_LABELS
+from workbench.setup import demo_password
+from workbench.store.service import Workbench
+
 ROOT = Path(__file__).resolve().parent.parent
+TIMEOUT = 120
+
+
+def _wb(home: Path) -> Workbench:
+    return Workbench(Settings(home=home, database_url=f"sqlite:///{home / 'var' / 'workbench.db'}"))
 
 
 @pytest.fixture
-def app_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("WORKBENCH_HOME", str(tmp_path))
+def app_home(fitted_home: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("WORKBENCH_HOME", str(fitted_home))
     monkeypatch.delenv("WORKBENCH_DATABASE_URL", raising=False)
     monkeypatch.chdir(ROOT)
-    return tmp_path
+    return fitted_home
 
 
-def test_when_database_is_empty_then_home_says_what_to_do_next(app_env: Path):
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
+def _app(home: Path, username: str | None, page: str | None = None, **state) -> AppTest:
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT)
+    if username:
+        at.session_state["auth_token"] = sign_in(_wb(home), username, demo_password(username)).token
+    for key, value in state.items():
+        at.session_state[key] = value
+    at.run()
+    if page:
+        at.switch_page(page).run()
+    return at
+
+
+def _meeting(home: Path) -> tuple[int, int]:
+    wb = _wb(home)
+    chair = Actor("chair", Role.CHAIR)
+    meeting_id = create_meeting(wb, chair, "Diabetes MDT", dt.date(2026, 3, 2), "Diabetes")
+    add_attendee(wb, chair, meeting_id, "Dr Morgan Chair", "Diabetology")
+    case_id = add_case(wb, chair, meeting_id, suggest_cases(wb)[0], "Second-line therapy after metformin?")
+    return meeting_id, case_id
+
+
+def test_when_signed_out_then_only_the_sign_in_form_shows(app_home):
+    at = _app(app_home, None)
     assert not at.exception
-    assert at.metric[0].value == "0"
-    text = " ".join(m.value for m in at.markdown)
-    assert "Import an extract" in text
-    assert str(app_env) in text
+    assert at.text_input(key="sign_in_username") is not None
+    assert not at.metric
+
+
+def test_when_signing_in_with_the_form_then_home_shows_the_cohort(app_home):
+    at = _app(app_home, None)
+    at.text_input(key="sign_in_username").set_value("clinician")
+    at.text_input(key="sign_in_password").set_value(demo_password("clinician"))
+    at.button[0].click().run()
+    assert not at.exception
+    assert at.metric[0].value == "40"
+
+
+def test_when_wrong_password_then_sign_in_is_refused(app_home):
+    at = _app(app_home, None)
+    at.text_input(key="sign_in_username").set_value("clinician")
+    at.text_input(key="sign_in_password").set_value("guess")
+    at.button[0].click().run()
+    assert "wrong password" in at.error[0].value
+    assert not at.metric
+
+
+def test_when_the_chair_creates_a_meeting_then_it_is_listed(app_home):
+    at = _app(app_home, "chair", "pages/meetings.py")
+    assert not at.exception
+    at.text_input(key="meeting_title").set_value("Cardiology-diabetes MDT")
+    at.button(key="FormSubmitter:new_meeting-Create meeting").click().run()
+    assert not at.exception
+    assert any("Cardiology-diabetes MDT" in option for option in at.selectbox(key="meeting_select").options)
+
+
+def test_when_a_case_is_opened_then_alternatives_are_compared_with_intervals(app_home):
+    meeting_id, case_id = _meeting(app_home)
+    at = _app(app_home, "clinician", "pages/case.py", meeting_id=meeting_id, case_id=case_id)
+    assert not at.exception, at.exception
+    table = at.dataframe[0].value
+    assert "90% interval" in table.columns and len(table) >= 2
+    assert any("leading" in a for a in table["Alternative"])
+    assert at.get("plotly_chart")
+
+
+def test_when_a_covariate_is_changed_then_estimates_move_and_are_labelled_hypothetical(app_home):
+    meeting_id, case_id = _meeting(app_home)
+    at = _app(app_home, "clinician", "pages/case.py", meeting_id=meeting_id, case_id=case_id)
+    before = at.dataframe[0].value.iloc[:, 1].tolist()
+    at.toggle(key="whatif_on").set_value(True).run()
+    at.number_input(key="whatif_egfr").set_value(20.0).run()
+    assert not at.exception
+    assert any("HYPOTHETICAL" in w.value for w in at.warning)
+    assert at.dataframe[0].value.iloc[:, 1].tolist() != before
+
+
+def test_when_an_override_has_no_rationale_then_the_decision_page_refuses_it(app_home):
+    meeting_id, case_id = _meeting(app_home)
+    at = _app(app_home, "clinician", "pages/case.py", meeting_id=meeting_id, case_id=case_id)
+    at.switch_page("pages/decision.py").run()
+    assert not at.exception
+    radio = at.radio(key="decision_choice")
+    codes = {label: code for code, label in ALTERNATIVE_LABELS.items()}
+    radio.set_value(next(codes[label] for label in radio.options if codes[label] != radio.value))
+    at.button(key="FormSubmitter:decision_form-Sign and record").click().run()
+    assert "rationale" in at.error[0].value
+    at.text_area(key="decision_rationale").set_value("Patient prefers an oral agent")
+    at.button(key="FormSubmitter:decision_form-Sign and record").click().run()
+    assert not at.error
+    assert any("OVERRIDE" in m.value for m in at.markdown)
+
+
+@pytest.mark.parametrize("page,user", [
+    ("pages/model.py", "datasci"), ("pages/equity.py", "datasci"), ("pages/import_data.py", "admin"),
+    ("pages/privacy.py", "privacy"), ("pages/admin.py", "admin"), ("pages/home.py", "chair"),
+])
+def test_when_each_page_is_opened_by_its_user_then_it_renders(app_home, page, user):
+    at = _app(app_home, user, page)
+    assert not at.exception, at.exception
+    refusals = [e.value for e in at.error if "may not" in e.value]
+    assert not refusals
+
+
+def test_when_a_run_failed_its_diagnostics_then_the_model_page_says_so(app_home):
+    from workbench.runs import list_runs
+
+    at = _app(app_home, "datasci", "pages/model.py")
+    run = next(r for r in list_runs(_wb(app_home)) if r.id == at.selectbox(key="run_select").value)
+    failed = any("FAILED its sampler diagnostics" in e.value for e in at.error)
+    assert failed == (not run.reliable and not run.approximate)
+
+
+def test_when_a_clinician_opens_the_privacy_page_then_it_is_refused(app_home):
+    at = _app(app_home, "clinician", "pages/privacy.py")
+    assert not at.exception
+    assert "may not audit view" in at.error[0].value

@@ -145,3 +145,22 @@ def verify_chain(session: Session) -> ChainReport:
 def count_events(session: Session) -> int:
     """Number of events in the trail."""
     return session.scalar(select(func.count()).select_from(AuditEvent)) or 0
+
+
+def search_events(
+    session: Session,
+    *,
+    action: str | None = None,
+    actor: str | None = None,
+    entity: str | None = None,
+    limit: int = 500,
+) -> list[AuditEvent]:
+    """Newest events first, filtered by action prefix, actor and entity id."""
+    query = select(AuditEvent).order_by(AuditEvent.seq.desc()).limit(limit)
+    if action:
+        query = query.where(AuditEvent.action.startswith(action))
+    if actor:
+        query = query.where(AuditEvent.actor == actor)
+    if entity:
+        query = query.where(AuditEvent.entity_id == entity)
+    return list(session.scalars(query))

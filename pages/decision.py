@@ -1,0 +1,109 @@
+import streamlit as st
+from workbench.export.service import ExportError, decision_file
+
+from ui.auth import require_actor
+from ui.resources import workbench
+from workbench.review.decisions import DecisionError, DecisionInput, case_decisions, record_decision
+from workbench.review.meetings import get_meeting
+from workbench.runs import ALTERNATIVE_LABELS
+
+actor = require_actor()
+wb = workbench()
+st.title("Decision")
+
+case_id, meeting_id = st.session_state.get("case_id"), st.session_state.get("meeting_id")
+view = st.session_state.get("case_view")
+if not case_id or not meeting_id:
+    st.info("Open a case from the meeting worklist first.")
+    st.page_link("pages/meetings.py", label="Meetings & worklist", icon=":material/event:")
+    st.stop()
+meeting = get_meeting(wb, meeting_id)
+case = next(c for c in meeting.cases if c.case_id == case_id)
+st.markdown(
+    f"**{case.pseudonym}** · {case.question} · meeting: {meeting.title} ({meeting.meeting_date:%d %b %Y})"
+)
+st.markdown("Attendees: " + (", ".join(f"{n} ({d})" for n, d in meeting.attendees) or "none recorded"))
+
+history = case_decisions(wb, case_id)
+for record in history:
+    state = "superseded" if record.superseded else "current"
+    with st.container(border=True):
+        agree = (
+            "agrees with the model"
+            if record.agrees_with_model
+            else (
+                f"OVERRIDE of the model's leading {ALTERNATIVE_LABELS.get(record.leading_alternative or '', '?')}"
+            )
+        )
+        st.markdown(
+            f"**v{record.version} ({state})** · {ALTERNATIVE_LABELS.get(record.chosen_alternative)} · "
+            f"{agree} · signed by {record.signed_by_name} at {record.signed_at:%Y-%m-%d %H:%M} UTC"
+        )
+        if record.rationale:
+            st.markdown(f"Rationale: {record.rationale}")
+        if record.patient_preferences:
+            st.markdown(f"Patient preferences: {record.patient_preferences}")
+        if record.dissent:
+            st.markdown(f"Dissent: {record.dissent}")
+        if record.follow_up:
+            st.markdown(f"Follow-up: {record.follow_up}")
+        cols = st.columns(3)
+        for col, (kind, label) in zip(
+            cols,
+            [
+                ("pdf", "Decision record (PDF)"),
+                ("fhir", "FHIR R4 bundle (JSON)"),
+                ("patient", "Patient explanation (PDF)"),
+            ],
+            strict=True,
+        ):
+            try:
+                name, data, mime = decision_file(wb, actor, record.id, kind)
+            except (ExportError, PermissionError) as error:
+                col.caption(str(error))
+                continue
+            col.download_button(label, data, file_name=name, mime=mime, key=f"download_{kind}_{record.id}")
+
+if view is None or view.summary.pseudonym != case.pseudonym or view.comparison.hypothetical:
+    st.info("Open this case on the Case review page (without hypothetical values) to record a decision.")
+    st.page_link("pages/case.py", label="Case review", icon=":material/compare:")
+    st.stop()
+
+comparison = view.comparison
+alternatives = [str(a) for a in comparison.table.index]
+latest = history[-1] if history else None
+st.subheader("Record a correction" if latest else "Record the decision")
+st.caption(
+    f"The model's leading alternative is **{ALTERNATIVE_LABELS.get(comparison.leading)}** "
+    f"(P(best) {comparison.table.loc[comparison.leading, 'p_best']:.0%}). Choosing another is an override "
+    "and needs a rationale."
+)
+with st.form("decision_form"):
+    chosen = st.radio(
+        "Chosen alternative",
+        alternatives,
+        index=alternatives.index(comparison.leading),
+        format_func=lambda a: ALTERNATIVE_LABELS.get(a, a),
+        key="decision_choice",
+        horizontal=True,
+    )
+    rationale = st.text_area("Rationale (required for an override)", key="decision_rationale")
+    preferences = st.text_area("Patient's stated preferences and values", key="decision_preferences")
+    dissent = st.text_area("Dissenting views", key="decision_dissent")
+    follow_up = st.text_input("Follow-up", key="decision_follow_up")
+    submitted = st.form_submit_button("Sign and record", type="primary")
+if submitted:
+    try:
+        decision_id = record_decision(
+            wb,
+            actor,
+            case_id,
+            DecisionInput(chosen, rationale, preferences, dissent, follow_up),
+            comparison,
+            correction_of=latest.id if latest else None,
+        )
+    except (DecisionError, PermissionError) as error:
+        st.error(str(error))
+    else:
+        st.success(f"Decision #{decision_id} signed and recorded.")
+        st.rerun()

@@ -1,0 +1,288 @@
+"""One patient's case, as the meeting sees it: summary, alternatives side by side, drivers, similar patients.
+
+Every estimate carries its interval, and the run's diagnostics travel with it: an unreliable or
+approximate run, or an alternative outside the data's support (overlap), is said in plain words.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import select
+
+from workbench.cohort import COVARIATE_LABELS, COVARIATES, cached_analysis_frame
+from workbench.governance.consent import patient_consents
+from workbench.runs import ALTERNATIVE_LABELS, approved_run, load_run
+from workbench.status import RunBrief, _brief
+from workbench.store.service import Context, Workbench, service
+from workbench.store.tables import Condition, ModelRun, Note, Patient, Treatment
+
+N_SIMILAR = 10
+
+
+class CaseUnavailable(LookupError):
+    """The patient cannot be reviewed: unknown, erased, no care consent, or no approved run."""
+
+
+@dataclass(frozen=True)
+class PatientSummary:
+    """The de-identified summary the meeting sees."""
+
+    pseudonym: str
+    age_band: str | None
+    sex: str | None
+    ethnicity_group: str | None
+    deprivation_quintile: int | None
+    covariates: dict[str, Any]
+    current_treatment: str | None
+    conditions: list[dict[str, Any]]
+    treatments: list[dict[str, Any]]
+    letters: list[dict[str, Any]]
+    consents: dict[str, bool]
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """Alternatives side by side for one patient (rows = alternatives, in the run's order)."""
+
+    table: pd.DataFrame
+    outcome_draws: np.ndarray
+    reference: str
+    leading: str
+    min_important_difference: float
+    run: RunBrief
+    ae_run: RunBrief | None
+    warnings: list[str]
+    hypothetical: bool
+    approximate: bool
+    reliable: bool
+
+
+@dataclass(frozen=True)
+class CaseView:
+    """Everything the case page shows."""
+
+    summary: PatientSummary
+    comparison: Comparison
+    drivers: dict[str, pd.DataFrame]
+    similar: pd.DataFrame
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def patient_summary(session: Any, pseudonym: str) -> PatientSummary:
+    """Read one patient's de-identified record; refuse erased patients and those without care consent."""
+    patient = session.scalar(select(Patient).where(Patient.pseudonym == pseudonym))
+    if patient is None or patient.erased_at is not None:
+        raise CaseUnavailable(f"no patient {pseudonym} (unknown or erased)")
+    consents = patient_consents(session, pseudonym)
+    if not consents.get("care", False):
+        raise CaseUnavailable(f"{pseudonym} has not consented to case review")
+    frame = cached_analysis_frame(session, purpose=None)
+    row = frame.loc[pseudonym] if pseudonym in frame.index else pd.Series(dtype=object)
+    conditions = [
+        {"code": c.code, "display": c.display, "onset": c.onset_date}
+        for c in session.scalars(
+            select(Condition).where(Condition.patient_id == patient.id).order_by(Condition.onset_date)
+        )
+    ]
+    treatments = [
+        {"alternative": t.alternative, "drug": t.drug_name, "line": t.line, "start": t.start_date}
+        for t in session.scalars(
+            select(Treatment).where(Treatment.patient_id == patient.id).order_by(Treatment.start_date)
+        )
+    ]
+    letters = [
+        {"date": n.note_date, "type": n.note_type, "author": n.author, "text": n.text}
+        for n in session.scalars(select(Note).where(Note.patient_id == patient.id).order_by(Note.note_date))
+    ]
+    return PatientSummary(
+        pseudonym=pseudonym,
+        age_band=patient.age_band,
+        sex=patient.sex,
+        ethnicity_group=patient.ethnicity_group,
+        deprivation_quintile=patient.deprivation_quintile,
+        covariates={c: row.get(c) for c in COVARIATES} if len(row) else {},
+        current_treatment=row.get("treatment") if len(row) else None,
+        conditions=conditions,
+        treatments=treatments,
+        letters=letters,
+        consents=consents,
+    )
+
+
+def covariate_row(summary: PatientSummary, overrides: dict[str, Any] | None = None) -> pd.DataFrame:
+    """The model input for this patient, with any hypothetical changes applied."""
+    values = dict(summary.covariates) | dict(overrides or {})
+    missing = [
+        c
+        for c in COVARIATES
+        if values.get(c) is None or (isinstance(values[c], float) and np.isnan(values[c]))
+    ]
+    if missing:
+        labels = ", ".join(COVARIATE_LABELS[c] for c in missing)
+        raise CaseUnavailable(f"the record lacks what the model needs: {labels}")
+    return pd.DataFrame([values], index=[summary.pseudonym])[COVARIATES]
+
+
+def _plain_warnings(
+    table: pd.DataFrame, run: ModelRun, ae_run: ModelRun | None, hypothetical: bool
+) -> list[str]:
+    warnings = []
+    if hypothetical:
+        warnings.append(
+            "HYPOTHETICAL: covariates were changed by hand; these are not this patient's estimates."
+        )
+    for r, what in ((run, "outcome"), (ae_run, "adverse-event")):
+        if r is None:
+            continue
+        if r.approximate:
+            warnings.append(
+                f"The {what} model run #{r.id} is a fast approximate preview, not a full fit: "
+                "its intervals may be too narrow."
+            )
+        elif not r.reliable:
+            reasons = "; ".join(r.diagnostics.get("reasons", [])) or "diagnostics failed"
+            warnings.append(
+                f"The {what} model run #{r.id} FAILED its sampler diagnostics ({reasons}): "
+                "treat its numbers as unreliable."
+            )
+    for alternative, flagged in table["overlap_warning"].items():
+        if flagged:
+            label = ALTERNATIVE_LABELS.get(str(alternative), alternative)
+            warnings.append(
+                f"Few patients like this one received {label} "
+                "(or almost all did): its estimate is an extrapolation, so confidence is lower than the "
+                "interval suggests."
+            )
+    return warnings
+
+
+def compare_alternatives(
+    wb: Workbench,
+    summary: PatientSummary,
+    *,
+    overrides: dict[str, Any] | None = None,
+    min_important_difference: float | None = None,
+    reference: str | None = None,
+) -> tuple[Comparison, dict[str, pd.DataFrame]]:
+    """Estimate every alternative for this patient with the approved runs (outcome and adverse event)."""
+    run = approved_run(wb, "hba1c_change")
+    if run is None:
+        raise CaseUnavailable("no approved model run for the outcome yet: a data scientist must approve one")
+    ae_run = approved_run(wb, "adverse_event")
+    mid = (
+        wb.settings.min_important_difference if min_important_difference is None else min_important_difference
+    )
+    X = covariate_row(summary, overrides)
+    model = load_run(wb, run)
+    posterior = model.predict_effects(X)
+    ref = reference or wb.settings.reference_alternative
+    if ref not in posterior.alternatives:
+        ref = posterior.reference
+    effects = posterior.for_patient(summary.pseudonym, reference=ref, min_important_difference=mid)
+    table = effects.table.copy()
+    if ae_run is not None:
+        ae_posterior = load_run(wb, ae_run).predict_effects(X)
+        ae = ae_posterior.for_patient(summary.pseudonym, reference=ref).table
+        for column in ("mean", "q05", "q25", "q75", "q95"):
+            table[f"ae_{column}"] = ae[column].reindex(table.index)
+        table["ae_overlap_warning"] = ae["overlap_warning"].reindex(table.index)
+    table["label"] = [ALTERNATIVE_LABELS.get(str(a), str(a)) for a in table.index]
+    leading = str(table["p_best"].idxmax())
+    drivers = {str(a): model.drivers(X, str(a), ref) for a in posterior.alternatives if str(a) != ref}
+    comparison = Comparison(
+        table=table,
+        outcome_draws=effects.draws,
+        reference=ref,
+        leading=leading,
+        min_important_difference=mid,
+        run=_brief(run),
+        ae_run=_brief(ae_run),
+        warnings=_plain_warnings(table, run, ae_run, bool(overrides)),
+        hypothetical=bool(overrides),
+        approximate=effects.approximate,
+        reliable=effects.reliable and (ae_run is None or ae_run.reliable),
+    )
+    return comparison, drivers
+
+
+def similar_patients(frame: pd.DataFrame, X: pd.DataFrame, *, k: int = N_SIMILAR) -> pd.DataFrame:
+    """The k cohort patients nearest in standardised covariates, with what they received and how they did."""
+    others = frame.drop(index=X.index, errors="ignore").dropna(subset=[*COVARIATES, "treatment"])
+    if others.empty:
+        return pd.DataFrame(columns=["treatment", "hba1c_change", "adverse_event", "distance"])
+    numeric = [c for c in COVARIATES if pd.api.types.is_numeric_dtype(others[c])]
+    categorical = [c for c in COVARIATES if c not in numeric]
+    scale = others[numeric].std().replace(0, 1.0)
+    gaps = ((others[numeric] - X[numeric].iloc[0].astype(float)) / scale) ** 2
+    mismatch = sum((others[c].astype(str) != str(X[c].iloc[0])).astype(float) for c in categorical)
+    distance = np.sqrt(gaps.sum(axis=1) + mismatch)
+    nearest = distance.nsmallest(k).index
+    out = others.loc[nearest, [*COVARIATES, "treatment", "hba1c_change", "adverse_event"]].copy()
+    out["distance"] = distance.loc[nearest].round(2)
+    out["treatment_label"] = out["treatment"].map(lambda a: ALTERNATIVE_LABELS.get(a, a))
+    return out
+
+
+@service("case.view")
+def open_case(
+    ctx: Context,
+    pseudonym: str,
+    *,
+    overrides: dict[str, Any] | None = None,
+    min_important_difference: float | None = None,
+    reference: str | None = None,
+) -> CaseView:
+    """Everything the case page shows; the view is audited (hypothetical re-renders are not)."""
+    summary = patient_summary(ctx.session, pseudonym)
+    comparison, drivers = compare_alternatives(
+        ctx.wb,
+        summary,
+        overrides=overrides,
+        min_important_difference=min_important_difference,
+        reference=reference,
+    )
+    frame = cached_analysis_frame(ctx.session, purpose="model_training")
+    similar = similar_patients(frame, covariate_row(summary, overrides))
+    if not overrides:
+        ctx.audit("case.viewed", "patient", pseudonym, run=comparison.run.id)
+    return CaseView(summary=summary, comparison=comparison, drivers=drivers, similar=similar)
+
+
+def _interval(lo: float, hi: float, fmt: str) -> str:
+    return f"{fmt.format(lo)} to {fmt.format(hi)}"
+
+
+def comparison_rows(comparison: Comparison, *, outcome_unit: str = "mmol/mol") -> pd.DataFrame:
+    """The comparison as the table the meeting reads: every number next to its interval."""
+    rows = []
+    for alternative, row in comparison.table.iterrows():
+        is_ref = str(alternative) == comparison.reference
+        entry = {
+            "Alternative": row["label"]
+            + (" (reference)" if is_ref else "")
+            + (" ★ leading" if str(alternative) == comparison.leading else ""),
+            f"Expected change ({outcome_unit})": f"{row['mean']:+.1f}",
+            "50% interval": _interval(row["q25"], row["q75"], "{:+.1f}"),
+            "90% interval": _interval(row["q05"], row["q95"], "{:+.1f}"),
+            "Effect vs reference (90%)": "—"
+            if is_ref
+            else (
+                f"{row['effect_mean']:+.1f} ({_interval(row['effect_q05'], row['effect_q95'], '{:+.1f}')})"
+            ),
+            f"P(benefit > {comparison.min_important_difference:g})": "—"
+            if is_ref
+            else f"{row['p_benefit']:.0%}",
+            "P(best)": f"{row['p_best']:.0%}",
+        }
+        if "ae_mean" in row.index:
+            entry["Adverse-event risk (90%)"] = (
+                f"{row['ae_mean']:.0%} ({_interval(row['ae_q05'], row['ae_q95'], '{:.0%}')})"
+            )
+        entry["Overlap"] = "⚠ extrapolation" if row["overlap_warning"] else "ok"
+        rows.append(entry)
+    return pd.DataFrame(rows)
+
