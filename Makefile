@@ -45,7 +45,7 @@ run: $(VENV)/.stamp-base-$(STAMP_HASH)
 	$(VENV)/bin/workbench init --demo
 	@echo "Case Review Workbench: http://$(HOST):$(PORT)"
 	$(VENV)/bin/streamlit run app.py --server.headless true --server.address $(HOST) \
-	  --server.port $(PORT) --browser.gatherUsageStats false
+	  --server.port $(PORT) --browser.gatherUsageStats false --client.toolbarMode viewer
 
 test: system-deps $(VENV)/.stamp-dev-$(STAMP_HASH)
 	$(VENV)/bin/ruff check .

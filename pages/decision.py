@@ -1,8 +1,9 @@
 import streamlit as st
-from workbench.export.service import ExportError, decision_file
 
 from ui.auth import require_actor
 from ui.resources import workbench
+from workbench.export.service import ExportError, decision_file
+from workbench.review.case import comparison_rows
 from workbench.review.decisions import DecisionError, DecisionInput, case_decisions, record_decision
 from workbench.review.meetings import get_meeting
 from workbench.runs import ALTERNATIVE_LABELS
@@ -70,6 +71,9 @@ if view is None or view.summary.pseudonym != case.pseudonym or view.comparison.h
     st.stop()
 
 comparison = view.comparison
+for warning in comparison.warnings:
+    st.warning(warning)
+st.dataframe(comparison_rows(comparison), hide_index=True, width="stretch")
 alternatives = [str(a) for a in comparison.table.index]
 latest = history[-1] if history else None
 st.subheader("Record a correction" if latest else "Record the decision")

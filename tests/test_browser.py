@@ -92,8 +92,10 @@ def test_when_the_team_walks_a_meeting_then_the_override_is_recorded_and_exporte
     page.screenshot(path=str(shots / "01-home.png"))
 
     page.get_by_role("link", name="Meetings & worklist").click()
-    expect(page.get_by_text("Worklist")).to_be_visible(timeout=SLOW)
-    expect(page.get_by_text(f"{pseudonym}: Second-line therapy").first).to_be_visible(timeout=SLOW)
+    expect(page.get_by_role("heading", name="Worklist", exact=True)).to_be_visible(timeout=SLOW)
+    expect(page.get_by_role("combobox", name="Open case")).to_have_value(
+        f"{pseudonym}: Second-line therapy after metformin?", timeout=SLOW
+    )
     page.screenshot(path=str(shots / "02-worklist.png"))
 
     page.get_by_role("button", name="Open case review").click()

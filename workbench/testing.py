@@ -142,7 +142,7 @@ class StreamlitServer:
 
 @contextmanager
 def streamlit_server(
-    env: dict[str, str], *, log_dir: Path, timeout: float = 60.0
+    env: dict[str, str], *, log_dir: Path, timeout: float = 60.0, script: Path | None = None
 ) -> Iterator[StreamlitServer]:
     """Serve the dashboard on a free port with the given environment; wait for its health check."""
     port = free_port()
@@ -154,7 +154,7 @@ def streamlit_server(
             "-m",
             "streamlit",
             "run",
-            str(PROJECT_ROOT / "app.py"),
+            str(script or PROJECT_ROOT / "app.py"),
             "--server.headless",
             "true",
             "--server.address",
@@ -165,6 +165,8 @@ def streamlit_server(
             "false",
             "--server.fileWatcherType",
             "none",
+            "--client.toolbarMode",
+            "viewer",
         ],
         cwd=PROJECT_ROOT,
         env={**os.environ, **env},
