@@ -52,7 +52,7 @@ test: system-deps $(VENV)/.stamp-dev-$(STAMP_HASH)
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
 lab: $(VENV)/.stamp-lab-$(STAMP_HASH)
-	$(VENV)/bin/workbench init --demo
+	@echo "notebooks run in their own temporary WORKBENCH_HOME (a parameter cell switches it)"
 	cd notebooks && ../$(VENV)/bin/jupyter lab --ip 127.0.0.1 --no-browser $$( [ "$$(id -u)" = 0 ] && echo --allow-root )
 
 bench: $(VENV)/.stamp-dev-$(STAMP_HASH)

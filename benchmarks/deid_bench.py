@@ -31,7 +31,8 @@ from pathlib import Path
 
 os.environ.setdefault("TLDEXTRACT_PUBLIC_SUFFIX_LIST_URLS", "")
 
-from workbench.deid import KnownIdentifiers, TextDeidentifier
+from workbench.deid import DeidConfig, KnownIdentifiers, TextDeidentifier
+from workbench.deid.engine import resolve_spacy_model
 
 PII_TYPE_MAP = {
     "PERSON": "NAME",
@@ -171,7 +172,11 @@ def bench_pii(deid: TextDeidentifier, path: Path, limit: int | None, batch_size:
     if limit:
         data = data[:limit]
     scores = Scores()
-    policy = Scores()  # dates excluding bare years and weekday names (kept by policy)
+    # Safe Harbor scope: "all elements of dates (except year)" are identifiers, so a bare
+    # year is not; a weekday alone ("see you Monday") names no date. A weekday *with* a
+    # day and month stays in scope (it is one gold span containing a date).
+    policy = Scores()
+    n_out = 0
     items = [(d["full_text"], None, 120) for d in data]
     for d, res in zip(data, deid.deidentify_many(items, batch_size=batch_size), strict=True):
         text = d["full_text"]
@@ -185,24 +190,26 @@ def bench_pii(deid: TextDeidentifier, path: Path, limit: int | None, batch_size:
             value = text[s:e].strip()
             if kind == "DATE" and ((value.isdigit() and len(value) == 4) or value.lower() in _WEEKDAYS):
                 kind = "DATE_KEPT_BY_POLICY"
+                n_out += 1
             gold_policy.append((kind, s, e))
         policy.add(text, gold_policy, res.findings, ignore={*PII_NOT_TARGETED, "DATE_KEPT_BY_POLICY"})
-    scores.report(f"pii-synthetic ({len(data)} sentences), all gold spans")
+    scores.report(f"pii-synthetic ({len(data)} sentences), STRICT: every gold span counts")
     print(
-        f"\n  dates excluding bare years/weekdays (kept by policy): "
+        f"\n  SAFE-HARBOR-SCOPED dates (bare years and lone weekday names not counted"
+        f", {n_out} spans): "
         f"{policy.recalled['DATE']}/{policy.gold['DATE']} = "
         f"{policy.recalled['DATE'] / max(1, policy.gold['DATE']):.3f}"
     )
     hg = sum(policy.gold[k] for k in HEADLINE)
     hr = sum(policy.recalled[k] for k in HEADLINE)
-    print(f"  headline recall under that date policy: {hr}/{hg} = {hr / max(1, hg):.3f}")
+    print(f"  SAFE-HARBOR-SCOPED headline recall: {hr}/{hg} = {hr / max(1, hg):.3f} (strict figure above)")
 
 
 def bench_speed(deid: TextDeidentifier, texts: list[str], batch_size: int, n_process: int) -> None:
     from presidio_analyzer import AnalyzerEngine
     from presidio_analyzer.nlp_engine import NlpEngineProvider
 
-    model = deid.config.spacy_model
+    model = resolve_spacy_model(deid.config.spacy_model)
     provider = NlpEngineProvider(
         nlp_configuration={
             "nlp_engine_name": "spacy",
@@ -252,13 +259,17 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--batch-size", type=int, default=64)
     ap.add_argument("--n-process", type=int, default=1, help="also time with N processes")
     ap.add_argument("--skip-speed", action="store_true")
+    ap.add_argument("--skip-demo", action="store_true", help="PII set only (no speed either)")
+    ap.add_argument("--spacy-model", default=None, help="sm, md, a package or a path (default: recognizers.yaml)")
     args = ap.parse_args(argv)
 
     t0 = time.perf_counter()
-    deid = TextDeidentifier()
+    overrides = {"spacy_model": args.spacy_model} if args.spacy_model else {}
+    deid = TextDeidentifier(config=DeidConfig(**overrides))
+    print(f"spaCy model: {resolve_spacy_model(deid.config.spacy_model)}")
     print(f"loaded de-identifier in {time.perf_counter() - t0:.1f} s")
 
-    texts = bench_demo(deid, args.notes, args.seed, args.batch_size)
+    texts = [] if args.skip_demo else bench_demo(deid, args.notes, args.seed, args.batch_size)
 
     pii = args.shared / "pii-synthetic" / "synth_dataset_v2.json"
     if pii.is_file():
@@ -266,7 +277,7 @@ def main(argv: list[str] | None = None) -> int:
     else:
         print(f"\n== pii-synthetic: skipped ({pii} not found; pass --shared)")
 
-    if not args.skip_speed:
+    if texts and not args.skip_speed:
         bench_speed(deid, texts, args.batch_size, args.n_process)
     return 0
 

@@ -2,75 +2,59 @@
 
 Usage::
 
-    python benchmarks/models_bench.py [--n 2000] [--shared ../shared/data] [--acic-settings 1,2]
-        [--acic-rows 1000] [--skip-bcf] [--skip-speed] [--skip-acic]
+    python benchmarks/models_bench.py [--n 2000] [--seeds 20240601,1,2] [--shared ../shared/data]
+        [--acic-settings 1,2,3] [--acic-rows 1000] [--skip-bcf] [--skip-speed] [--skip-acic]
+        [--save var/validation.json]
 
-Prints every figure; nothing is tuned against these numbers.
+Prints every figure (and writes them as JSON with ``--save``).  Nothing here is tuned against
+these numbers: the models run with their default configuration, the seeds are fixed in advance.
+The machine's load average is printed beside every timing, because timings on a shared 2-core
+machine mean little without it.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
+import platform
 import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from workbench.demo import COVARIATES, generate_cohort
 from workbench.models import EffectData
 from workbench.models.bcf import BCFModel
+from workbench.models.data import Design
 from workbench.models.hierarchical import HierarchicalEffectModel
 
+ALTS = ("dpp4i", "glp1ra", "sglt2i", "basal_insulin")
+RESULTS: dict[str, Any] = {}
 
-def _cohort(n: int, seed: int):
-    """Demo cohort if ``workbench.demo`` exists, else the tests' simulator (same shape)."""
-    try:
-        from workbench.demo import generate_cohort
 
-        c = generate_cohort(n_patients=n, seed=seed)
-        df = c.patients
-        alts = ("dpp4i", "glp1ra", "sglt2i", "basal_insulin")
-        mu = np.asarray(c.true_mu)
-        wanted = [
-            "age",
-            "sex",
-            "ethnicity_group",
-            "bmi",
-            "egfr",
-            "hba1c_baseline",
-            "diabetes_duration",
-            "cvd",
-            "heart_failure",
-            "deprivation_quintile",
-        ]
-        covs = [x for x in wanted if x in df.columns]
-        data = EffectData.from_frame(
-            df,
-            treatment="treatment",
-            outcome="hba1c_change",
-            covariates=covs,
-            reference="dpp4i",
-            alternatives=list(alts),
-        )
-        if isinstance(c.true_mu, pd.DataFrame):
-            mu = c.true_mu[list(alts)].to_numpy()
-        truth = mu - mu[:, [0]]
-        return "demo cohort", data, truth
-    except ImportError:
-        sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-        from test_models_sim import simulate
+def _load() -> str:
+    return "load {:.1f}/{:.1f}/{:.1f}".format(*os.getloadavg())
 
-        c = simulate(n, seed=seed)
-        data = EffectData.from_frame(
-            c.patients,
-            treatment="treatment",
-            outcome="outcome",
-            reference="dpp4i",
-            alternatives=list(c.alternatives),
-        )
-        return "simulated cohort (workbench.demo absent)", data, c.true_effects("dpp4i")
+
+def _cohort(n: int, seed: int, outcome: str = "hba1c_change") -> tuple[EffectData, np.ndarray]:
+    """The demo cohort (as the dashboard fits it) and its true effects against dpp4i."""
+    c = generate_cohort(n, seed)
+    data = EffectData.from_frame(
+        c.patients,
+        treatment="treatment",
+        outcome=outcome,
+        covariates=COVARIATES,
+        reference="dpp4i",
+        alternatives=list(ALTS),
+        outcome_kind="continuous" if outcome == "hba1c_change" else "binary",
+    )
+    mu = (c.true_mu if outcome == "hba1c_change" else c.true_ae_risk)[list(ALTS)].to_numpy()
+    return data, mu - mu[:, [0]]
 
 
 def _metrics(eff_draws: np.ndarray, truth: np.ndarray) -> dict[str, np.ndarray]:
@@ -83,50 +67,88 @@ def _metrics(eff_draws: np.ndarray, truth: np.ndarray) -> dict[str, np.ndarray]:
     }
 
 
-def _print(label: str, alts, m: dict[str, np.ndarray], extra: str = "") -> None:
+def _report(label: str, alts: tuple[str, ...], m: dict[str, np.ndarray], extra: str = "") -> dict[str, Any]:
     print(f"  {label} {extra}")
-    for k, a in enumerate(alts):
-        if np.all(m["sqrt_pehe"][k] == 0) and m["coverage90"][k] == 1.0:
-            continue  # the reference itself
+    out = {}
+    for k, a in enumerate(alts[1:], start=1):
         print(
             f"    {a:>14}: sqrt(PEHE) {m['sqrt_pehe'][k]:.3f}  ATE error {m['ate_error'][k]:+.3f}"
             f"  90% coverage {m['coverage90'][k]:.1%}"
         )
+        out[a] = {key: round(float(v[k]), 4) for key, v in m.items()}
+    return out
 
 
-def recovery(n: int, seed: int, skip_bcf: bool) -> None:
-    name, data, truth = _cohort(n, seed)
-    print(f"\n== Recovery on the {name}: N={n}, K={len(data.alternatives)} ==")
-    classes = [HierarchicalEffectModel] + ([] if skip_bcf else [BCFModel])
-    for cls in classes:
-        t0 = time.perf_counter()
-        m = cls().fit(data, random_seed=seed, progressbar=False)
-        ep = m.predict_effects()
-        d = m.diagnostics
-        _print(
-            cls.name,
-            data.alternatives,
-            _metrics(ep.effect_draws(data.reference), truth),
-            f"[{m.fit_info['sampler']}, {time.perf_counter() - t0:.1f}s, R-hat max {d.rhat_max:.3f}, "
-            f"divergences {d.divergences}, ESS bulk min {d.ess_bulk_min:.0f}, {d.label()}]",
-        )
+def _fit_figures(model: Any, seconds: float) -> dict[str, Any]:
+    d = model.diagnostics
+    return {
+        "sampler": model.fit_info["sampler"],
+        "seconds": round(seconds, 1),
+        "compile_seconds": round(float(model.fit_info.get("compile_seconds", 0.0)), 1),
+        "rhat_max": round(float(d.rhat_max), 4),
+        "ess_bulk_min": round(float(d.ess_bulk_min), 0),
+        "ess_tail_min": round(float(d.ess_tail_min), 0),
+        "divergences": int(d.divergences),
+        "ppc": {k: round(float(v), 4) for k, v in d.ppc.items()},
+        "passed": bool(d.passed),
+        "load": _load(),
+    }
+
+
+def recovery(n: int, seeds: list[int], skip_bcf: bool) -> None:
+    out: dict[str, Any] = {}
+    for outcome in ("hba1c_change", "adverse_event"):
+        for seed in seeds:
+            data, truth = _cohort(n, seed, outcome)
+            print(f"\n== Recovery on the demo cohort: {outcome}, N={n}, seed {seed}, K={len(ALTS)} ==")
+            # BCF on the main outcome and first seed only (PGBART is the slow part of the bench)
+            classes = [HierarchicalEffectModel]
+            if not skip_bcf and seed == seeds[0] and outcome == "hba1c_change":
+                classes.append(BCFModel)
+            for cls in classes:
+                t0 = time.perf_counter()
+                m = cls().fit(data, random_seed=seed, progressbar=False)
+                sec = time.perf_counter() - t0
+                fig = _fit_figures(m, sec)
+                d = m.diagnostics
+                per_alt = _report(
+                    cls.name,
+                    ALTS,
+                    _metrics(m.predict_effects().effect_draws("dpp4i"), truth),
+                    f"[{fig['sampler']}, {sec:.1f}s ({_load()}), R-hat max {d.rhat_max:.3f}, "
+                    f"divergences {d.divergences}, ESS bulk/tail min {d.ess_bulk_min:.0f}/{d.ess_tail_min:.0f}, "
+                    f"PPC {fig['ppc']}, {d.label()}]",
+                )
+                out.setdefault(outcome, {}).setdefault(cls.name, {})[str(seed)] = fig | {"alternatives": per_alt}
+    RESULTS["demo_recovery"] = {"n": n, "seeds": seeds, "results": out}
+
+
+def _t_learner(Xs: pd.DataFrame, y: np.ndarray, treated: np.ndarray) -> np.ndarray:
+    """Linear T-learner: least squares per arm on the same standardised design."""
+    Z = Design.fit(Xs).transform(Xs)
+    A = np.column_stack([np.ones(len(Z)), Z])
+    b1 = np.linalg.lstsq(A[treated], y[treated], rcond=None)[0]
+    b0 = np.linalg.lstsq(A[~treated], y[~treated], rcond=None)[0]
+    return A @ b1 - A @ b0
 
 
 def acic(shared: Path, settings: list[int], rows: int, skip_bcf: bool, seed: int) -> None:
     root = shared / "acic2016"
     if not (root / "x.csv").exists():
         print(f"\n== ACIC 2016: skipped, {root} not found ==")
+        RESULTS["acic2016"] = {"skipped": f"{root} not found"}
         return
     X = pd.read_csv(root / "x.csv")
+    out: dict[str, Any] = {"rows": rows, "settings": {}}
     for s in settings:
         z = pd.read_csv(root / f"zymu_{s}.csv")
-        idx = np.random.default_rng(seed).choice(len(X), size=min(rows, len(X)), replace=False)
-        idx.sort()
+        idx = np.sort(np.random.default_rng(seed).choice(len(X), size=min(rows, len(X)), replace=False))
         Xs = X.iloc[idx].reset_index(drop=True)
         zs = z.iloc[idx].reset_index(drop=True)
-        y = np.where(zs["z"] == 1, zs["y1"], zs["y0"])
+        treated = zs["z"].to_numpy() == 1
+        y = np.where(treated, zs["y1"], zs["y0"])
         truth = (zs["mu1"] - zs["mu0"]).to_numpy()
-        frame = Xs.assign(arm=np.where(zs["z"] == 1, "treated", "control"), y=y)
+        frame = Xs.assign(arm=np.where(treated, "treated", "control"), y=y)
         frame.index = frame.index.astype(str)
         data = EffectData.from_frame(
             frame,
@@ -137,31 +159,35 @@ def acic(shared: Path, settings: list[int], rows: int, skip_bcf: bool, seed: int
             lower_is_better=False,
         )
         print(f"\n== ACIC 2016 setting {s}: {len(frame)} rows of {len(X)}, true ATE {truth.mean():.3f} ==")
-        # Linear T-learner baseline: least squares per arm on the same design.
-        from workbench.models.data import Design
-
-        Zd = Design.fit(Xs).transform(Xs)
-        A = np.column_stack([np.ones(len(Zd)), Zd])
-        treated = zs["z"].to_numpy() == 1
-        b1 = np.linalg.lstsq(A[treated], y[treated], rcond=None)[0]
-        b0 = np.linalg.lstsq(A[~treated], y[~treated], rcond=None)[0]
-        lin = A @ b1 - A @ b0
-        print(
-            f"  linear T-learner: sqrt(PEHE) {np.sqrt(np.mean((lin - truth) ** 2)):.3f}"
-            f"  ATE error {lin.mean() - truth.mean():+.3f}"
-        )
+        lin = _t_learner(Xs, y, treated)
+        base = {
+            "sqrt_pehe": round(float(np.sqrt(np.mean((lin - truth) ** 2))), 4),
+            "ate_error": round(float(lin.mean() - truth.mean()), 4),
+        }
+        print(f"  linear T-learner: sqrt(PEHE) {base['sqrt_pehe']:.3f}  ATE error {base['ate_error']:+.3f}")
+        res: dict[str, Any] = {"true_ate": round(float(truth.mean()), 4), "linear_t_learner": base}
         both = np.stack([np.zeros_like(truth), truth], axis=1)
         for cls in [HierarchicalEffectModel] + ([] if skip_bcf else [BCFModel]):
             t0 = time.perf_counter()
             m = cls().fit(data, random_seed=seed, progressbar=False)
+            sec = time.perf_counter() - t0
             eff = m.predict_effects().effect_draws("control")
-            _print(cls.name, data.alternatives, _metrics(eff, both), f"[{time.perf_counter() - t0:.1f}s]")
+            per = _report(
+                cls.name,
+                ("control", "treated"),
+                _metrics(eff, both),
+                f"[{sec:.1f}s ({_load()}), R-hat max {m.diagnostics.rhat_max:.3f}, "
+                f"divergences {m.diagnostics.divergences}]",
+            )
+            res[cls.name] = _fit_figures(m, sec) | per["treated"]
+        out["settings"][str(s)] = res
+    RESULTS["acic2016"] = out
 
 
 def speed(n: int, seed: int) -> None:
-    _, data, _ = _cohort(n, seed)
-    print(f"\n== Sampler efficiency, hierarchical model, N={n} ==")
-    out = {}
+    data, _ = _cohort(n, seed)
+    print(f"\n== Sampler efficiency, hierarchical model (default config), N={n} ==")
+    out: dict[str, Any] = {"n": n}
     for method in ("nuts", "pymc"):
         m = HierarchicalEffectModel()
         m.fit(data, method=method, random_seed=seed, progressbar=False)  # warm: compile
@@ -169,9 +195,19 @@ def speed(n: int, seed: int) -> None:
         m.fit(data, method=method, random_seed=seed + 1, progressbar=False)
         sec = time.perf_counter() - t0
         ess = m.diagnostics.ess_bulk_min
-        out[method] = ess / sec
-        print(f"  {m.fit_info['sampler']:>6}: min bulk ESS {ess:.0f} in {sec:.1f}s -> {ess / sec:.1f} ESS/s")
-    print(f"  ratio nutpie / PyMC NUTS: {out['nuts'] / out['pymc']:.2f}x (min bulk ESS per second)")
+        out[m.fit_info["sampler"]] = {
+            "ess_bulk_min": round(float(ess), 0),
+            "seconds": round(sec, 1),
+            "ess_per_second": round(float(ess / sec), 1),
+            "load": _load(),
+        }
+        print(
+            f"  {m.fit_info['sampler']:>6}: min bulk ESS {ess:.0f} in {sec:.1f}s -> {ess / sec:.1f} ESS/s ({_load()})"
+        )
+    ratio = out["nutpie"]["ess_per_second"] / out["pymc"]["ess_per_second"]
+    out["ratio_nutpie_over_pymc"] = round(float(ratio), 2)
+    print(f"  ratio nutpie / PyMC NUTS: {ratio:.2f}x (min bulk ESS per second, compiled model reused)")
+    RESULTS["sampler_speed"] = out
 
 
 def full_fit_subprocess(n: int, seed: int) -> None:
@@ -180,43 +216,67 @@ def full_fit_subprocess(n: int, seed: int) -> None:
         "import sys; sys.path.insert(0, 'benchmarks');"
         "from models_bench import _cohort;"
         "from workbench.models.hierarchical import HierarchicalEffectModel;"
-        f"_, d, _ = _cohort({n}, {seed});"
+        f"d, _ = _cohort({n}, {seed});"
         f"m = HierarchicalEffectModel().fit(d, random_seed={seed}, progressbar=False);"
         "print(f'{time.perf_counter()-t0:.1f} {m.fit_info[\"compile_seconds\"]:.1f} '"
-        "f'{m.diagnostics.divergences} {m.diagnostics.rhat_max:.4f}')"
+        "f'{m.diagnostics.divergences} {m.diagnostics.rhat_max:.4f} {m.diagnostics.ess_bulk_min:.0f}')"
     )
+    before = _load()
     t0 = time.perf_counter()
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
     wall = time.perf_counter() - t0
     print(f"\n== Full default fit in a fresh process, N={n}, hierarchical ==")
     if res.returncode != 0:
         print("  failed:", res.stderr[-500:])
+        RESULTS["full_fit"] = {"failed": res.stderr[-500:]}
         return
-    inner, comp, div, rhat = res.stdout.split()[-4:]
+    inner, comp, div, rhat, ess = res.stdout.split()[-5:]
     print(
-        f"  wall {wall:.1f}s including interpreter start and imports (in-process {inner}s, "
-        f"of which nutpie compile {comp}s); divergences {div}; R-hat max {rhat}"
+        f"  wall {wall:.1f}s including interpreter start and imports (in-process {inner}s, of which nutpie "
+        f"compile {comp}s); divergences {div}; R-hat max {rhat}; ESS bulk min {ess}; {before} -> {_load()}"
     )
+    RESULTS["full_fit"] = {
+        "n": n,
+        "wall_seconds": round(wall, 1),
+        "in_process_seconds": float(inner),
+        "compile_seconds": float(comp),
+        "divergences": int(div),
+        "rhat_max": float(rhat),
+        "ess_bulk_min": float(ess),
+        "load_before": before,
+        "load_after": _load(),
+    }
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--n", type=int, default=2000)
-    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--seeds", default="20240601,1,2")
     ap.add_argument("--shared", type=Path, default=Path("../shared/data"))
-    ap.add_argument("--acic-settings", default="1,2")
+    ap.add_argument("--acic-settings", default="1,2,3")
     ap.add_argument("--acic-rows", type=int, default=1000)
+    ap.add_argument("--speed-n", type=int, default=1000)
     ap.add_argument("--skip-bcf", action="store_true")
     ap.add_argument("--skip-speed", action="store_true")
     ap.add_argument("--skip-acic", action="store_true")
+    ap.add_argument("--skip-recovery", action="store_true")
+    ap.add_argument("--save", type=Path, default=None, help="also write every figure to this JSON file")
     args = ap.parse_args()
-    full_fit_subprocess(args.n, args.seed)
-    recovery(args.n, args.seed, args.skip_bcf)
+    seeds = [int(s) for s in args.seeds.split(",") if s]
+    RESULTS["machine"] = {"cpus": os.cpu_count(), "python": platform.python_version(), "start": _load()}
+    full_fit_subprocess(args.n, seeds[0])
+    if not args.skip_recovery:
+        recovery(args.n, seeds, args.skip_bcf)
     if not args.skip_acic:
         settings = [int(s) for s in args.acic_settings.split(",") if s]
-        acic(args.shared, settings, args.acic_rows, args.skip_bcf, args.seed)
+        acic(args.shared, settings, args.acic_rows, args.skip_bcf, seeds[0])
     if not args.skip_speed:
-        speed(min(args.n, 1000), args.seed)
+        speed(min(args.n, args.speed_n), seeds[0])
+    RESULTS["generated_at"] = time.strftime("%Y-%m-%dT%H:%M:%S")
+    if args.save:
+        args.save.parent.mkdir(parents=True, exist_ok=True)
+        args.save.write_text(json.dumps(RESULTS, indent=2))
+        print(f"\nfigures written to {args.save}")
 
 
 if __name__ == "__main__":

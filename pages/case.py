@@ -2,7 +2,6 @@ import streamlit as st
 
 from ui.auth import require_actor
 from ui.resources import workbench
-from workbench.cohort import COVARIATE_LABELS
 from workbench.plots import (
     comparison_status,
     plot_adverse_events,
@@ -14,7 +13,7 @@ from workbench.plots import (
 from workbench.review.case import CaseUnavailable, comparison_rows, open_case
 from workbench.review.meetings import get_meeting
 from workbench.review.worklist import suggest_cases
-from workbench.runs import ALTERNATIVE_LABELS
+from workbench.scenario import ALTERNATIVE_LABELS, COVARIATE_LABELS
 
 actor = require_actor()
 wb = workbench()

@@ -6,7 +6,7 @@ from workbench.export.service import ExportError, decision_file
 from workbench.review.case import comparison_rows
 from workbench.review.decisions import DecisionError, DecisionInput, case_decisions, record_decision
 from workbench.review.meetings import get_meeting
-from workbench.runs import ALTERNATIVE_LABELS
+from workbench.scenario import ALTERNATIVE_LABELS
 
 actor = require_actor()
 wb = workbench()

@@ -11,7 +11,7 @@ from workbench.governance.roles import Actor, Role
 from workbench.governance.users import sign_in
 from workbench.review.meetings import add_attendee, add_case, create_meeting
 from workbench.review.worklist import suggest_cases
-from workbench.runs import ALTERNATIVE_LABELS
+from workbench.scenario import ALTERNATIVE_LABELS
 from workbench.setup import demo_password
 from workbench.store.service import Workbench
 

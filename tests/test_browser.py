@@ -18,7 +18,7 @@ from workbench.config import Settings
 from workbench.governance.roles import Actor, Role
 from workbench.review.meetings import add_attendee, add_case, create_meeting
 from workbench.review.worklist import suggest_cases
-from workbench.runs import ALTERNATIVE_LABELS
+from workbench.scenario import ALTERNATIVE_LABELS
 from workbench.setup import demo_password
 from workbench.store.db import dispose_engine
 from workbench.store.service import Workbench

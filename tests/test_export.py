@@ -19,13 +19,13 @@ import pytest
 from fhir.resources.R4B.bundle import Bundle
 from test_plots import make_comparison
 
-from workbench.cohort import COVARIATES
 from workbench.export import write_exports
 from workbench.export.csvs import CSV_COLUMNS, meeting_decisions_csv
 from workbench.export.fhir import PSEUDONYM_SYSTEM, USERNAME_SYSTEM, decision_bundle
 from workbench.export.patient_sheet import PLAIN_KINDS, patient_explanation, patient_explanation_pdf
 from workbench.export.pdf import decision_pdf
 from workbench.review.decisions import DecisionRecord, freeze_estimates
+from workbench.scenario import COVARIATES
 
 DOCS = Path(__file__).resolve().parent.parent / "docs" / "exports.md"
 RATIONALE = (

@@ -1,71 +1,94 @@
-"""Real-sampling recovery, persistence and caching tests on small simulated cohorts with known truth."""
+"""Real-sampling recovery, persistence and caching tests on the demo cohort and its known truth.
+
+The demo cohort (``workbench.demo``) is confounded the way clinics are and its effects are
+non-linear (the SGLT2i effect fades with eGFR, GLP-1 RA with BMI): the same ground truth the
+dashboard and the benchmark use.  Cohorts are small (600 patients) so the file stays fast;
+``benchmarks/models_bench.py`` runs the full-size figures.
+"""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
-from test_models_sim import simulate
 
+from workbench.demo import COVARIATES, generate_cohort
 from workbench.models import EffectData, ModelLoadError
 from workbench.models.bcf import BCFModel
 from workbench.models.hierarchical import HierarchicalEffectModel
 
 pytestmark = [pytest.mark.sampling, pytest.mark.slow]
 
-SMALL = {"draws": 300, "tune": 400, "chains": 2, "thresholds": {"ess_bulk_min": 100, "ess_tail_min": 100}}
+ALTS = ["dpp4i", "glp1ra", "sglt2i", "basal_insulin"]
+SMALL = {"draws": 500, "tune": 300, "chains": 2, "thresholds": {"ess_bulk_min": 100, "ess_tail_min": 100}}
 
 
-def _data(c, **kw) -> EffectData:
-    return EffectData.from_frame(
+def _demo(n: int, seed: int, outcome: str = "hba1c_change"):
+    c = generate_cohort(n, seed)
+    data = EffectData.from_frame(
         c.patients,
         treatment="treatment",
-        outcome="outcome",
+        outcome=outcome,
+        covariates=COVARIATES,
         reference="dpp4i",
-        alternatives=list(c.alternatives),
-        **kw,
+        alternatives=ALTS,
+        outcome_kind="continuous" if outcome == "hba1c_change" else "binary",
     )
+    truth_table = c.true_mu if outcome == "hba1c_change" else c.true_ae_risk
+    truth = truth_table[ALTS].to_numpy()
+    return c, data, truth - truth[:, [0]]
 
 
 def _coverage(ep, truth):
+    """Per-alternative share of true effects inside the 90% intervals, and average-effect errors."""
     eff = ep.effect_draws("dpp4i")
     lo, hi = np.quantile(eff, [0.05, 0.95], axis=0)
     inside = (truth >= lo) & (truth <= hi)
-    return inside[:, 1:].mean(), eff.mean(axis=(0, 1))[1:] - truth.mean(axis=0)[1:]
+    return inside[:, 1:].mean(axis=0), eff.mean(axis=(0, 1))[1:] - truth.mean(axis=0)[1:]
 
 
 @pytest.fixture(scope="module")
 def continuous_fit():
-    c = simulate(500, seed=11)
-    data = _data(c)
+    c, data, truth = _demo(600, 7)
     model = HierarchicalEffectModel(sampler_config=SMALL).fit(data, random_seed=5, progressbar=False)
-    return c, data, model
+    return c, data, truth, model
 
 
-def test_when_hierarchical_fits_continuous_cohort_then_it_recovers_true_individual_effects(continuous_fit):
-    c, _, model = continuous_fit
+def test_when_hierarchical_fits_the_demo_cohort_then_it_recovers_true_individual_effects(continuous_fit):
+    _, _, truth, model = continuous_fit
     assert model.fit_info["sampler"] == "nutpie"
     assert model.diagnostics.divergences == 0
-    assert model.diagnostics.rhat_max < 1.05
-    cov, ate_err = _coverage(model.predict_effects(), c.true_effects("dpp4i"))
-    assert 0.80 <= cov <= 0.99, cov
-    assert np.abs(ate_err).max() < 1.5, ate_err  # noise SD is 4 mmol/mol
-    assert 0.8 <= model.diagnostics.ppc["coverage_90"] <= 0.97
+    assert model.diagnostics.rhat_max < 1.02
+    cov, ate_err = _coverage(model.predict_effects(), truth)
+    print("hierarchical coverage", cov, "ATE error", ate_err)
+    assert (cov >= 0.80).all() and (cov <= 0.99).all(), cov
+    assert np.abs(ate_err).max() < 2.0, ate_err  # noise SD is 7 mmol/mol, ~150 patients per arm
+    # observed outcomes inside their 90% posterior predictive intervals about 90% of the time
+    assert 0.85 <= model.diagnostics.ppc["coverage_90"] <= 0.95
+
+
+def test_when_checking_predictions_then_replicated_outcomes_match_the_observed_spread(continuous_fit):
+    _, data, _, model = continuous_fit
+    y, rep = model.predictive_check_draws(seed=1)
+    np.testing.assert_array_equal(y, data.outcome.to_numpy())
+    assert rep.shape == (len(model._draw_index()), len(y))
+    lo, hi = np.quantile(rep, [0.05, 0.95], axis=0)
+    assert 0.85 <= np.mean((y >= lo) & (y <= hi)) <= 0.95
+    assert rep.std() == pytest.approx(y.std(), rel=0.15)
 
 
 def test_when_hierarchical_explains_a_patient_then_drivers_sum_to_its_effect(continuous_fit):
-    _, data, model = continuous_fit
+    _, data, _, model = continuous_fit
     row = data.X.iloc[[3]]
     drv = model.drivers(row, "sglt2i", "dpp4i")
-    ep = model.predict_effects(row)
-    eff = ep.effect_draws("dpp4i")[:, 0, 2].mean()
+    eff = model.predict_effects(row).effect_draws("dpp4i")[:, 0, 2].mean()
     assert drv["mean"].sum() == pytest.approx(eff, abs=1e-8)
-    # the simulated sglt2i effect falls by 2 per SD of egfr: its contribution must track egfr
-    contrib = [model.drivers(data.X.iloc[[i]], "sglt2i", "dpp4i").loc["egfr", "mean"] for i in range(40)]
-    assert np.corrcoef(contrib, data.X["egfr"].iloc[:40])[0, 1] < -0.9
+    # the true GLP-1 RA effect grows by 0.45 mmol/mol per kg/m2 of BMI: its contribution tracks BMI
+    contrib = [model.drivers(data.X.iloc[[i]], "glp1ra", "dpp4i").loc["bmi", "mean"] for i in range(40)]
+    assert np.corrcoef(contrib, data.X["bmi"].iloc[:40])[0, 1] < -0.8
 
 
 def test_when_a_saved_run_is_reloaded_then_it_is_bit_for_bit_identical(continuous_fit, tmp_path):
-    _, data, model = continuous_fit
+    _, data, _, model = continuous_fit
     path = model.save(tmp_path / "run.nc")
     again = HierarchicalEffectModel.load(path, data=data)
     for var in model.idata["posterior"].data_vars:
@@ -83,20 +106,28 @@ def test_when_a_saved_run_is_reloaded_then_it_is_bit_for_bit_identical(continuou
 
 
 def test_when_loading_against_different_data_then_it_is_refused(continuous_fit, tmp_path):
-    c, _, model = continuous_fit
+    c, _, _, model = continuous_fit
     path = model.save(tmp_path / "run.nc")
     other = c.patients.copy()
-    other.iloc[0, other.columns.get_loc("outcome")] += 1.0
+    other.iloc[0, other.columns.get_loc("hba1c_change")] += 1.0
+    changed = EffectData.from_frame(
+        other,
+        treatment="treatment",
+        outcome="hba1c_change",
+        covariates=COVARIATES,
+        reference="dpp4i",
+        alternatives=ALTS,
+    )
     with pytest.raises(ModelLoadError, match="data differ"):
-        HierarchicalEffectModel.load(path, data=_data(type(c)(other, c.true_mu, c.alternatives)))
+        HierarchicalEffectModel.load(path, data=changed)
 
 
 def test_when_loading_with_a_different_model_version_or_class_then_it_is_refused(continuous_fit, tmp_path):
-    _, _, model = continuous_fit
+    _, _, _, model = continuous_fit
     path = model.save(tmp_path / "run.nc")
 
     class Newer(HierarchicalEffectModel):
-        version = "2.0"
+        version = "99.0"
 
     with pytest.raises(ModelLoadError, match="version"):
         Newer.load(path)
@@ -105,54 +136,56 @@ def test_when_loading_with_a_different_model_version_or_class_then_it_is_refused
 
 
 def test_when_refitting_same_structure_in_process_then_compiled_model_is_reused(continuous_fit):
-    _, _, first = continuous_fit
+    _, _, _, first = continuous_fit
     again = HierarchicalEffectModel(sampler_config=SMALL | {"draws": 100, "tune": 100})
     # same shapes, new values: only the pm.Data containers change
-    c2 = simulate(500, seed=12)
-    again.fit(_data(c2), random_seed=6, progressbar=False)
-    assert first.fit_info["compiled_cache_hit"] is False or first.fit_info["compile_seconds"] >= 0
+    _, data2, _ = _demo(600, 8)
+    again.fit(data2, random_seed=6, progressbar=False)
     assert again.fit_info["compiled_cache_hit"] is True
     assert again.fit_info["compile_seconds"] < 1.0
+    # and the swapped data are really used: the fitted outcome scale is the new cohort's
+    assert again.outcome_scale != first.outcome_scale
+    np.testing.assert_allclose(again.predict_effects().draws.mean(axis=(0, 2)).mean(), data2.outcome.mean(), atol=1.5)
 
 
-@pytest.mark.xfail(
-    reason="known gap: 90% intervals of individual risk differences cover ~62-66% on this "
-    "cohort (average effect is recovered); under investigation",
-    strict=False,
-)
-def test_when_hierarchical_fits_binary_outcome_then_it_recovers_true_risk_differences():
-    c = simulate(1500, seed=21, binary=True)
-    model = HierarchicalEffectModel(sampler_config=SMALL | {"draws": 500}).fit(
-        _data(c), random_seed=3, progressbar=False
-    )
+def test_when_hierarchical_fits_a_binary_outcome_then_it_recovers_true_risk_differences():
+    _, data, truth = _demo(1200, 21, outcome="adverse_event")
+    model = HierarchicalEffectModel(sampler_config=SMALL).fit(data, random_seed=3, progressbar=False)
     assert model.diagnostics.divergences == 0
-    cov, ate_err = _coverage(model.predict_effects(), c.true_effects("dpp4i"))
-    print("binary coverage", cov, "ate error", ate_err)
-    assert 0.80 <= cov <= 1.0, cov
-    assert np.abs(ate_err).max() < 0.08, ate_err
-    assert model.diagnostics.ppc["calibration_error"] < 0.08
+    cov, ate_err = _coverage(model.predict_effects(), truth)
+    print("binary coverage", cov, "ATE error", ate_err)
+    assert (cov >= 0.80).all(), cov
+    assert np.abs(ate_err).max() < 0.05, ate_err
+    assert model.diagnostics.ppc["calibration_error"] < 0.05
 
 
 def test_when_preview_fit_then_results_are_flagged_approximate():
-    c = simulate(200, seed=31)
+    _, data, _ = _demo(200, 31)
     model = HierarchicalEffectModel(sampler_config={"preview_iterations": 3000, "preview_draws": 200})
-    model.fit(_data(c), method="preview", random_seed=1, progressbar=False)
+    model.fit(data, method="preview", random_seed=1, progressbar=False)
     ep = model.predict_effects()
     assert ep.approximate and not model.diagnostics.passed
     assert ep.summary()["approximate"].all()
 
 
-def test_when_bcf_fits_nonlinear_two_arm_cohort_then_it_recovers_effects():
-    c = simulate(400, seed=41, alternatives=("dpp4i", "sglt2i"))
-    model = BCFModel(sampler_config={"draws": 400, "tune": 300, "chains": 2}).fit(
-        _data(c), random_seed=2, progressbar=False
+def test_when_bcf_fits_the_demo_cohort_then_a_reloaded_run_predicts_new_patients(tmp_path):
+    _, data, truth = _demo(500, 41)
+    model = BCFModel(sampler_config={"draws": 200, "tune": 200, "chains": 2}).fit(
+        data, random_seed=2, progressbar=False
     )
-    cov, ate_err = _coverage(model.predict_effects(), c.true_effects("dpp4i"))
+    cov, ate_err = _coverage(model.predict_effects(), truth)
     print("bcf coverage", cov, "ate error", ate_err)
-    assert cov >= 0.75, cov
-    assert np.abs(ate_err).max() < 1.5, ate_err
-    # new patients are predicted from the same trees, aligned draw by draw
-    new = model.predict_effects(model.data.X.iloc[:4])
-    np.testing.assert_allclose(new.draws, model.predict_effects().draws[:, :4], atol=1e-9)
-    drv = model.drivers(model.data.X.iloc[[0]], "sglt2i", "dpp4i")
+    assert cov.mean() >= 0.75, cov
+    assert np.abs(ate_err).max() < 2.5, ate_err
+    # new patients are predicted from the stored trees, aligned draw by draw with the posterior
+    new = data.X.iloc[:25]
+    stored = model.predict_effects().draws[:, :25]
+    np.testing.assert_allclose(model.predict_effects(new).draws, stored, atol=1e-9)
+    again = BCFModel.load(model.save(tmp_path / "bcf.nc"), data=data)
+    np.testing.assert_array_equal(again.predict_effects(new).draws, model.predict_effects(new).draws)
+    np.testing.assert_array_equal(again.predict_effects().draws, model.predict_effects().draws)
+    drv = again.drivers(data.X.iloc[[0]], "sglt2i", "dpp4i")
     assert list(drv.index) == list(model.design.columns)
+    pd_new = data.X.iloc[:3].copy()
+    pd_new.index = ["n1", "n2", "n3"]
+    assert again.predict_effects(pd_new).draws.shape[1:] == (3, 4)

@@ -43,7 +43,7 @@ def test_when_user_config_given_then_it_overrides_defaults_key_by_key():
     m = HierarchicalEffectModel(model_config={"likelihood": "student_t"}, sampler_config={"draws": 7})
     assert m.model_config["likelihood"] == "student_t"
     assert m.model_config["prognostic_sd"] == m.default_model_config["prognostic_sd"]
-    assert m.sampler_config["draws"] == 7 and m.sampler_config["tune"] == 1000
+    assert m.sampler_config["draws"] == 7 and m.sampler_config["tune"] == m.default_sampler_config["tune"]
 
 
 def test_when_config_changes_then_model_id_changes():
@@ -221,3 +221,17 @@ def test_when_predicted_risks_are_miscalibrated_then_calibration_error_is_large(
 def test_base_class_is_abstract():
     with pytest.raises(TypeError):
         TreatmentEffectModel()  # type: ignore[abstract]
+
+
+def test_when_a_restricted_cubic_spline_is_built_then_it_is_linear_beyond_the_outer_knots():
+    from workbench.models.hierarchical import rcs_terms
+
+    knots = np.array([-1.5, -0.3, 0.4, 1.6])
+    x = np.linspace(-4, 4, 801)
+    terms = rcs_terms(x, knots)
+    assert terms.shape == (801, 2)
+    below, above = x < knots[0], x > knots[-1]
+    np.testing.assert_allclose(terms[below], 0.0)  # zero (hence linear) below the first knot
+    for j in range(2):  # second differences vanish above the last knot: linear there
+        np.testing.assert_allclose(np.diff(terms[above, j], 2), 0.0, atol=1e-10)
+        assert np.abs(np.diff(terms[(x > knots[0]) & (x < knots[-1]), j], 2)).max() > 1e-8  # curved inside

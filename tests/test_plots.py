@@ -10,7 +10,7 @@ import pytest
 from workbench import plots
 from workbench.models import EffectPosterior
 from workbench.review.case import Comparison
-from workbench.runs import ALTERNATIVE_LABELS
+from workbench.scenario import ALTERNATIVE_LABELS
 from workbench.status import RunBrief
 
 ALTS = ("dpp4i", "glp1ra", "sglt2i", "basal_insulin")

@@ -13,33 +13,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from workbench.governance.consent import consenting_patient_ids
+from workbench.scenario import COVARIATES, OUTCOMES
 from workbench.store.tables import Condition, Consent, ImportJob, Observation, Outcome, Patient, Treatment
-
-COVARIATES = [
-    "age",
-    "sex",
-    "ethnicity_group",
-    "bmi",
-    "egfr",
-    "hba1c_baseline",
-    "diabetes_duration",
-    "cvd",
-    "heart_failure",
-    "deprivation_quintile",
-]
-COVARIATE_LABELS = {
-    "age": "Age (years)",
-    "sex": "Sex",
-    "ethnicity_group": "Ethnicity group",
-    "bmi": "BMI (kg/m²)",
-    "egfr": "eGFR (mL/min/1.73m²)",
-    "hba1c_baseline": "Baseline HbA1c (mmol/mol)",
-    "diabetes_duration": "Diabetes duration (years)",
-    "cvd": "Cardiovascular disease",
-    "heart_failure": "Heart failure",
-    "deprivation_quintile": "Deprivation quintile (1 = most deprived)",
-}
-OUTCOMES = {"hba1c_change": "HbA1c change at 6 months (mmol/mol)", "adverse_event": "Adverse event"}
 
 BMI_CODES = {"39156-5"}
 EGFR_CODES = {"33914-3", "62238-1", "98979-8", "48642-3", "48643-1"}

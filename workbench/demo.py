@@ -35,25 +35,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-ALTERNATIVES: dict[str, str] = {
-    "sglt2i": "SGLT2 inhibitor",
-    "glp1ra": "GLP-1 receptor agonist",
-    "dpp4i": "DPP-4 inhibitor",
-    "basal_insulin": "Basal insulin",
-}
-REFERENCE = "dpp4i"
-COVARIATES: list[str] = [
-    "age",
-    "sex",
-    "ethnicity_group",
-    "bmi",
-    "egfr",
-    "hba1c_baseline",
-    "diabetes_duration",
-    "cvd",
-    "heart_failure",
-    "deprivation_quintile",
-]
+from workbench.scenario import ALTERNATIVE_LABELS, COVARIATES, REFERENCE  # noqa: F401 - re-exported: the demo's scenario
+
+ALTERNATIVES: dict[str, str] = ALTERNATIVE_LABELS
 SEXES = ("female", "male")
 ETHNICITY_GROUPS = ("white", "black", "asian", "hispanic", "other")
 IDENTIFIER_TYPES: tuple[str, ...] = (

@@ -17,20 +17,13 @@ from typing import Any
 
 from sqlalchemy import select
 
-from workbench.cohort import COVARIATES, OUTCOMES, analysis_frame
+from workbench.cohort import analysis_frame
 from workbench.governance.roles import SYSTEM_ACTOR, Actor, require
 from workbench.models import EffectData, TreatmentEffectModel, get_model
+from workbench.scenario import ALTERNATIVES, COVARIATES, OUTCOME_KIND, OUTCOMES
 from workbench.store.service import Context, Workbench, service
 from workbench.store.tables import ModelRun, ModelRunPatient
 
-ALTERNATIVES = ("sglt2i", "glp1ra", "dpp4i", "basal_insulin")
-ALTERNATIVE_LABELS = {
-    "sglt2i": "SGLT2 inhibitor",
-    "glp1ra": "GLP-1 receptor agonist",
-    "dpp4i": "DPP-4 inhibitor",
-    "basal_insulin": "Basal insulin",
-}
-OUTCOME_KIND = {"hba1c_change": "continuous", "adverse_event": "binary"}
 Progress = Callable[[str, int, int | None], None]
 
 

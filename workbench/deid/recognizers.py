@@ -580,6 +580,8 @@ _STREET_SUFFIX_WORDS = (
     "Cove|Creek|Estates?|Glen|Meadows?|Pass|Springs?|Station|Summit|Village|Wynd|Brae|Gate"
 )
 _STREET_SUFFIX = "(?:" + _STREET_SUFFIX_WORDS + "|" + _STREET_SUFFIX_WORDS.upper() + ")"
+#: English street suffixes (title or upper case), shared with ``addresses.py``.
+STREET_SUFFIX = _STREET_SUFFIX
 _UK_POSTCODE_RX = r"(?:[A-Z]{1,2}\d[A-Z\d]?|GIR)[ \t]?\d[ABD-HJLNP-UW-Z]{2}"
 _UNIT = r"(?:Apt|APT|Apartment|Suite|SUITE|Ste|STE|Unit|UNIT|Flat|FLAT|Fl|Floor|Room|Rm|Bldg|Building|#)"
 
@@ -710,6 +712,24 @@ class LabelledPhoneRecognizer(ClinicalPatternRecognizer):
             "phone_international",
             r"(?<![\w+])(?P<id>\+\d{1,3}[ \t.-]?(?:\(0?\d{1,4}\)[ \t.-]?)?\d{1,4}"
             r"(?:[ \t.-]?\d{2,4}){1,4})(?![\w])",
+            0.6,
+        ),
+        # Unlabelled local formats, anchored by what is said around them: "call me on
+        # 9472 7916", "messages to 699 956 915", "416 60 039 office", "07700 063 966-Fax".
+        Pattern(
+            "phone_said_before",
+            r"(?i:call(?:ed|ing)?\s+(?:me\s+|us\s+|him\s+|her\s+)?(?:on|at)|ring\s+(?:me\s+)?(?:on|at)|"
+            r"reach(?:ed)?\s+(?:me\s+|us\s+)?(?:on|at)|text(?:ed)?\s+(?:me\s+)?(?:on|at)|answering\s+at|"
+            r"messages?\s+(?:to|on|at)|registered(?:\s+(?:number|phone|mobile))?|number\s+is|"
+            r"contact(?:ed)?\s+(?:me\s+|us\s+)?(?:on|at))[ \t]*[:#]?[ \t]*"
+            r"(?P<id>\+?\(?\d{1,4}\)?(?:[ \t.-]?\(?\d{1,5}\)?){1,6}(?:\s*(?:x|ext\.?)\s*\d{1,5})?)(?![\w/])",
+            0.6,
+        ),
+        Pattern(
+            "phone_label_after",
+            r"(?<![\w+./:-])(?<!\d,)"
+            r"(?P<id>\+?\(?\d{1,4}\)?(?:[ \t.-]?\(?\d{1,5}\)?){1,6}(?:\s*(?:x|ext\.?)\s*\d{1,5})?)"
+            r"(?:[ \t]*[-–][ \t]*|[ \t]+)(?i:office|fax|mobile|cell|home|work|landline|tel|phone)\b",
             0.6,
         ),
         Pattern(

@@ -59,13 +59,7 @@ def _ref(url: str, display: str | None = None) -> dict[str, Any]:
 
 
 def _iso(value: Any) -> str:
-    if isinstance(value, dt.datetime):
-        if value.tzinfo is None:
-            value = value.replace(tzinfo=dt.UTC)
-        return value.astimezone(dt.UTC).isoformat(timespec="seconds")
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    return str(value)
+    return rec.timestamp(value)
 
 
 def _narrative(*paragraphs: str) -> dict[str, str]:

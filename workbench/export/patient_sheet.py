@@ -15,11 +15,11 @@ from dataclasses import dataclass, field
 
 from fpdf.enums import XPos, YPos
 
-from workbench.cohort import COVARIATES
 from workbench.export import record as rec
 from workbench.export.charts import icon_array_png
 from workbench.export.pdf import FONT, RecordPDF
 from workbench.review.decisions import DecisionRecord
+from workbench.scenario import COVARIATES
 
 #: Each model input, as the kind of information a patient would recognise (no values).
 PLAIN_KINDS = {

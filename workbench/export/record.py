@@ -11,8 +11,8 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from workbench.review.decisions import DecisionRecord
-from workbench.runs import ALTERNATIVE_LABELS
+from workbench.review.decisions import ESTIMATE_COLUMNS, DecisionRecord
+from workbench.scenario import ALTERNATIVE_LABELS
 
 OUTCOME_LABEL = "HbA1c change at 6 months (mmol/mol)"
 OUTCOME_UNIT = "mmol/mol"
@@ -62,26 +62,7 @@ def estimates(record: DecisionRecord) -> list[Estimate]:
                 code=str(code),
                 label=str(row.get("label") or ALTERNATIVE_LABELS.get(str(code), str(code))),
                 overlap_warning=bool(row.get("overlap_warning") or False),
-                **{
-                    name: _num(row.get(name))
-                    for name in (
-                        "mean",
-                        "q05",
-                        "q25",
-                        "q75",
-                        "q95",
-                        "effect_mean",
-                        "effect_q05",
-                        "effect_q25",
-                        "effect_q75",
-                        "effect_q95",
-                        "p_benefit",
-                        "p_best",
-                        "ae_mean",
-                        "ae_q05",
-                        "ae_q95",
-                    )
-                },
+                **{name: _num(row.get(name)) for name in ESTIMATE_COLUMNS if name not in ("label", "overlap_warning")},
             )
         )
     return out

@@ -11,7 +11,7 @@ import json
 from pathlib import Path
 
 from workbench.review.decisions import DecisionError, get_decision, meeting_decisions
-from workbench.runs import ALTERNATIVE_LABELS
+from workbench.scenario import ALTERNATIVE_LABELS
 from workbench.store.service import Context, service
 
 KINDS = {

@@ -16,7 +16,8 @@ import pandas as pd
 from sqlalchemy import select
 
 from workbench.cohort import cached_analysis_frame
-from workbench.runs import ALTERNATIVE_LABELS, approved_run, load_run
+from workbench.runs import approved_run, load_run
+from workbench.scenario import ALTERNATIVE_LABELS
 from workbench.store.service import Workbench
 from workbench.store.tables import Case, Decision, Patient
 

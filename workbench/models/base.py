@@ -94,10 +94,12 @@ class TreatmentEffectModel(ABC):
         """Sampler settings; user dicts are merged over it with ``|``."""
         return {
             "draws": 1000,
-            "tune": 1000,
+            "tune": 500,
             "chains": 2,
             "cores": 2,
-            "target_accept": 0.9,
+            "target_accept": 0.85,
+            # nutpie mass-matrix adaptation: "diag" or "low_rank" (for strongly correlated posteriors)
+            "adaptation": "diag",
             "preview_iterations": 20000,
             "preview_draws": 1000,
             "prediction_draws": 1000,
@@ -371,9 +373,11 @@ class TreatmentEffectModel(ABC):
         self._require_fitted()
         if self.data is None:
             raise RuntimeError("fit or load the model first")
-        X = pd.DataFrame(
-            {c: self.data.X[c] for c in self.data.X.columns}, index=pd.Index(self._patient_ids)
-        ) if self.data.X is not None else None
+        X = (
+            pd.DataFrame({c: self.data.X[c] for c in self.data.X.columns}, index=pd.Index(self._patient_ids))
+            if self.data.X is not None
+            else None
+        )
         alts = np.asarray(self.data.alternatives)[self._t]
         return self._y, self.posterior_predictive(X, pd.Series(alts, index=X.index), seed=seed)
 

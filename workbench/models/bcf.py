@@ -11,6 +11,9 @@
   alternatives are differences of two forests.  Covariates only (no propensity) enter ``tau_k``.
 
 BART is sampled with PGBART (nutpie cannot sample trees); the residual scale with PyMC's NUTS.
+The trees themselves are copied into the run (``bcf_forests`` group, plain arrays; see
+:mod:`workbench.models.forest`), so a reloaded run predicts new patients exactly as the fitting
+process did.
 """
 
 from __future__ import annotations
@@ -25,13 +28,14 @@ from scipy.special import expit
 
 from workbench.models.base import TreatmentEffectModel, _stack
 from workbench.models.data import EffectData
+from workbench.models.forest import ForestHistory
 
 
 class BCFModel(TreatmentEffectModel):
     """Flexible non-linear effect model: prognostic BART + one effect BART per alternative."""
 
     name = "bcf"
-    version = "1.0"
+    version = "1.1"
     supports_nutpie = False
 
     @property
@@ -95,38 +99,18 @@ class BCFModel(TreatmentEffectModel):
         return (*super()._cache_key(), self.data.data_hash() if self.data else None)
 
     # ----- posterior maths ---------------------------------------------------------------------
+    def _forest_names(self) -> list[str]:
+        return ["mu", *[f"tau_{k}" for k in self._nonref()]]
+
     def _forest(self, name: str, X: np.ndarray, draw_idx: np.ndarray) -> np.ndarray:
         """(S, N) draws of one forest at new rows, aligned with the posterior draws."""
-        model = getattr(self, "_model", None)
-        if model is None:
+        forests = getattr(self, "_forests", None)
+        if not forests:
             raise RuntimeError(
-                "BCF trees live in the fitting process and are not stored in the run file: "
-                "predict new patients (or explain drivers) right after fitting, or refit"
+                "this BCF run file holds no trees (made by bcf 1.0): it serves its stored "
+                "patients only; refit to predict new patients"
             )
-        sampler = pmb.utils._get_posterior_sampler(model[name].owner.op)
-        idx = self._sampler_index(name, sampler, draw_idx)
-        out = np.asarray(sampler.sample_posterior(X, idx, []), dtype=float)
-        return out.reshape(len(draw_idx), X.shape[0])
-
-    def _sampler_index(self, name: str, sampler: Any, draw_idx: np.ndarray) -> np.ndarray:
-        """Map posterior draw indices to pymc-bart's tree history.
-
-        Parallel chains append their trees in order of completion, not chain number; each history
-        chain is matched to the posterior chain whose first in-sample draw it reproduces.
-        """
-        if not (self.idata is not None):
-            raise RuntimeError("fit or load the model first")
-        post = self.idata["posterior"][name]
-        n_chains, n_draws = post.sizes["chain"], post.sizes["draw"]
-        X_train = self._mu_X(self._Z, self._propensity) if name == "mu" else self._Z
-        offsets = np.arange(n_chains) * n_draws
-        perm = np.empty(n_chains, dtype=int)
-        for h in range(n_chains):
-            first = np.asarray(sampler.sample_posterior(X_train, [offsets[h]], []), dtype=float)
-            dist = [np.abs(first.ravel() - post.values[c, 0].ravel()).max() for c in range(n_chains)]
-            perm[int(np.argmin(dist))] = h
-        chain, draw = np.divmod(np.asarray(draw_idx), n_draws)
-        return offsets[perm[chain]] + draw
+        return forests[name].predict(X, draw_idx)
 
     def _expected_outcomes(self, Z: np.ndarray, propensity: np.ndarray, draw_idx: np.ndarray) -> np.ndarray:
         if not (self.data is not None and self.idata is not None):
@@ -169,10 +153,36 @@ class BCFModel(TreatmentEffectModel):
         return xr.Dataset(out)
 
     def _after_sampling(self) -> None:
-        # pymc-bart caches prediction samplers by id(op); a garbage-collected op from an earlier
-        # fit can share that id, which would silently predict from the OLD trees.
-        for name in ["mu", *[f"tau_{k}" for k in self._nonref()]]:
-            pmb.utils._posterior_sampler_cache.pop(id(self._model[name].owner.op), None)
+        """Copy the trees into the posterior tree (group ``bcf_forests``) so runs can be saved."""
+        if not (self.idata is not None and self._propensity is not None):
+            raise RuntimeError("fit or load the model first")
+        post = self.idata["posterior"]
+        groups = []
+        self._forests = {}
+        for name in self._forest_names():
+            op = self._model[name].owner.op
+            # pymc-bart caches prediction samplers by id(op); a garbage-collected op from an
+            # earlier fit can share that id, which would silently predict from the OLD trees.
+            pmb.utils._posterior_sampler_cache.pop(id(op), None)
+            history = ForestHistory.from_op(op)
+            # Parallel chains append their histories in order of completion: match each to the
+            # posterior chain whose first kept draw it reproduces.
+            X_train = self._mu_X(self._Z, self._propensity) if name == "mu" else self._Z
+            n_chains, n_draws = post.sizes["chain"], post.sizes["draw"]
+            firsts = history.predict(X_train, np.arange(n_chains) * n_draws)
+            order = np.array(
+                [int(np.argmin(np.abs(firsts - post[name].values[c, 0]).max(axis=1))) for c in range(n_chains)]
+            )
+            if len(set(order.tolist())) != n_chains:
+                raise RuntimeError("could not match BART tree histories to posterior chains")
+            history = history.reorder_chains(order)
+            self._forests[name] = history
+            groups.append(history.to_dataset(f"{name}__"))
+        self.idata["bcf_forests"] = xr.DataTree(xr.merge(groups))
 
     def _after_load(self) -> None:
         self._model = None
+        self._forests = {}
+        if self.idata is not None and "bcf_forests" in self.idata.children:
+            ds = self.idata["bcf_forests"].to_dataset()
+            self._forests = {n: ForestHistory.from_dataset(ds, f"{n}__") for n in self._forest_names()}

@@ -6,11 +6,12 @@ the continuous ones) and received alternative k::
     eta_ik = alpha + b_i . beta + f(pihat_i) . beta_pi  +  tau_k + b_i . gamma_k
              \_________ prognostic part ___________/     \_ effect of k vs reference _/
 
-with tau_ref = gamma_ref = 0.  The effect modifiers gamma_kq get a shrinkage prior whose scale
-lambda_q is shared by all alternatives (partial pooling: a covariate that modifies one
-alternative's effect is a priori likely to modify the others').  lambda_q has a boundary-avoiding
-Gamma(2, .) prior (Chung et al. 2013): with only K-1 modifiers per scale the data cannot pin a
-scale near zero, and a half-normal's mass there is the neck of the funnel that made NUTS diverge.
+with tau_ref = gamma_ref = 0.  Each covariate's block of modifiers (all its columns, all
+alternatives) shares one variance with an inverse-gamma prior (partial pooling: a covariate that
+modifies one alternative's effect is a priori likely to modify the others').  That variance is
+integrated out analytically, leaving a multivariate Student-t prior per block: the adaptive
+shrinkage of a per-covariate scale without a scale parameter for NUTS to funnel into (a sampled
+scale gave 2-28 divergences on the 2,000-patient demo cohort, this gives none; docs/models.md).
 
 Why splines: treatment effects are rarely linear in a laboratory value over its whole range (the
 glucose-lowering of SGLT2 inhibitors fades below an eGFR of ~45); a linear modifier then
@@ -28,6 +29,7 @@ import numpy as np
 import pandas as pd
 import pymc as pm
 import pytensor.tensor as pt
+import xarray as xr
 from scipy.special import expit
 
 from workbench.models.base import TreatmentEffectModel, _stack
@@ -76,19 +78,23 @@ class HierarchicalEffectModel(TreatmentEffectModel):
             "intercept_sd": 2.5,
             "prognostic_sd": 1.0,
             "tau_scale": 0.5,
+            # Prior scale of an effect modifier (standardised outcome per SD of the covariate).
             "modifier_scale": 0.2,
-            # "gamma" (boundary-avoiding, default), "half_normal" or "half_student_t"
-            "modifier_scale_prior": "gamma",
-            "modifier_pooling": "global",
+            # "group_t" (default): per-covariate variance integrated out (multivariate Student-t
+            # per covariate block); "gamma_scale" / "half_normal_scale": sampled scales.
+            "modifier_prior": "group_t",
+            "modifier_nu": 3.0,
+            # for sampled scales: "covariate" (one per covariate) or "global"
+            "modifier_pooling": "covariate",
             # Restricted cubic spline knots for continuous covariates (0 or 2 = linear only).
             "spline_knots": 4,
             # Numeric covariates with at least this many distinct values get spline terms.
             "spline_min_distinct": 10,
             "propensity_feature": "probability",  # or "logit" or "none"
-            # "centred" suits likelihood-dominated cohorts, "non_centred" prior-dominated ones;
-            # "auto" picks by patients per effect parameter.
-            "parameterisation": "auto",
-            "auto_centred_min_patients_per_parameter": 10,
+            # Only for sampled scales: with one scale per covariate and most covariates modifying
+            # nothing, the centred form's funnel gave 19-28 divergences on the 2,000-patient demo
+            # cohort, non-centred 2-15 (docs/models.md has the measurements).
+            "parameterisation": "non_centred",
             "sigma_scale": 1.0,
             "nu_rate": 0.1,
             # Binary outcomes live on the log-odds scale, where a standard logistic error has SD
@@ -190,9 +196,11 @@ class HierarchicalEffectModel(TreatmentEffectModel):
         if not (self._propensity is not None):
             raise RuntimeError("fit or load the model first")
         mean, sd = self.outcome_scale
+        q, r_inv = self._qr(self._B, self._prop_features(self._propensity))
         return {
             "B": self._B,
-            "prop": self._prop_features(self._propensity),
+            "Q_prog": q,
+            "R_inv": r_inv,
             # one-hot of the received alternative (reference column dropped: its effect is 0),
             # centred by the cohort's treatment mix so that beta is the slope of the average
             # patient mix rather than of the reference arm alone: same effects, but beta and
@@ -206,58 +214,71 @@ class HierarchicalEffectModel(TreatmentEffectModel):
         """Build the PyMC model on the prepared design (call via :meth:`fit`)."""
         cfg = self.model_config
         K = len(data.alternatives)
-        r = data.alternatives.index(data.reference)
         values = self._data_values()
-        N, Q = values["B"].shape
+        Q = values["B"].shape[1]
+        n_prop = values["Q_prog"].shape[1] - Q
         f = cfg["binary_scale_factor"] if data.outcome_kind == "binary" else 1.0
-        centred = self._centred(N, Q * (K - 1))
+        centred = cfg["parameterisation"] == "centred"
         group_names = list(dict.fromkeys(self.basis_groups))
         group_of = np.array([group_names.index(g) for g in self.basis_groups])
         coords = {
             "feature": list(self.basis_names),
             "covariate": group_names,
             "effect_alternative": [a for a in data.alternatives if a != data.reference],
-            "propensity_feature": list(range(values["prop"].shape[1])),
+            "propensity_feature": list(range(n_prop)),
         }
         with pm.Model(coords=coords) as model:
             B = pm.Data("B", values["B"])
-            F = pm.Data("prop", values["prop"])
             y = pm.Data("y", values["y"])
             alpha = pm.Normal("alpha", 0.0, cfg["intercept_sd"])
-            beta = pm.Normal("beta", 0.0, cfg["prognostic_sd"], dims="feature")
-            beta_pi = pm.Normal("beta_pi", 0.0, cfg["prognostic_sd"], dims="propensity_feature")
+            # Prognostic part on the thin-QR rotation of [B, F] (Stan User's Guide, "QR
+            # reparameterization"): spline terms are strongly correlated with their linear term,
+            # and orthogonal columns give the sampler an isotropic posterior.  The prior acts on the
+            # rotated coefficients (each unit-variance column N(0, prognostic_sd)): still weak.
+            Qm = pm.Data("Q_prog", values["Q_prog"])
+            R_inv = pm.Data("R_inv", values["R_inv"])
+            theta = pm.Normal("theta_prog", 0.0, cfg["prognostic_sd"], shape=values["Q_prog"].shape[1])
+            coef = pt.dot(R_inv, theta)
+            pm.Deterministic("beta", coef[:Q], dims="feature")
+            pm.Deterministic("beta_pi", coef[Q:], dims="propensity_feature")
             if K > 2:
                 tau_sd = pm.Gamma("tau_sd", alpha=2.0, beta=2.0 / (cfg["tau_scale"] * f))
                 tau = pm.Normal("tau", 0.0, tau_sd, dims="effect_alternative")
             else:
                 tau = pm.Normal("tau", 0.0, cfg["tau_scale"] * 2 * f, dims="effect_alternative")
             s = cfg["modifier_scale"] * f
-            prior = cfg["modifier_scale_prior"]
-            # "covariate": one scale per covariate (all its columns: spline terms, category
-            # levels), shared by all alternatives.  "global": one scale for every modifier.
-            dims = "covariate" if cfg["modifier_pooling"] == "covariate" else None
-            if prior == "gamma":
-                c_scale = pm.Gamma("modifier_scale", alpha=2.0, beta=2.0 / s, dims=dims)
-            elif prior == "half_student_t":
-                c_scale = pm.HalfStudentT("modifier_scale", nu=3, sigma=s, dims=dims)
+            if cfg["modifier_prior"] == "group_t":
+                # Covariate g's block of modifiers (all alternatives, all its columns) shares one
+                # variance v_g ~ InvGamma(nu/2, nu s^2/2); integrating v_g out analytically gives a
+                # multivariate Student-t block prior.  Same adaptive, partially pooled shrinkage as
+                # a sampled per-covariate scale, but no scale left to sample: no funnel, no
+                # divergences, and nothing slow-mixing (measured in docs/models.md).
+                nu = float(cfg["modifier_nu"])
+                members = (group_of[:, None] == np.arange(len(group_names))[None, :]).astype(float)
+                size = members.sum(axis=0) * (K - 1)
+                gamma = pm.Flat("gamma", dims=("effect_alternative", "feature"))
+                ss = pt.dot((gamma**2).sum(axis=0), pt.as_tensor(members))  # (groups,)
+                pm.Potential(
+                    "modifier_group_t_prior",
+                    (-(nu + pt.as_tensor(size)) / 2.0 * pt.log1p(ss / (nu * s**2))).sum(),
+                )
             else:
-                c_scale = pm.HalfNormal("modifier_scale", s, dims=dims)
-            g_scale = c_scale[group_of] if dims else c_scale
-            if centred:
-                gamma = pm.Normal("gamma", 0.0, g_scale, dims=("effect_alternative", "feature"))
-            else:
-                gamma_raw = pm.Normal("gamma_raw", 0.0, 1.0, dims=("effect_alternative", "feature"))
-                gamma = pm.Deterministic("gamma", gamma_raw * g_scale, dims=("effect_alternative", "feature"))
+                # A sampled per-covariate (or global) scale; kept for comparison (it funnels).
+                dims = "covariate" if cfg["modifier_pooling"] == "covariate" else None
+                if cfg["modifier_prior"] == "gamma_scale":
+                    c_scale = pm.Gamma("modifier_scale", alpha=2.0, beta=2.0 / s, dims=dims)
+                else:
+                    c_scale = pm.HalfNormal("modifier_scale", s, dims=dims)
+                g_scale = c_scale[group_of] if dims else c_scale
+                if centred:
+                    gamma = pm.Normal("gamma", 0.0, g_scale, dims=("effect_alternative", "feature"))
+                else:
+                    gamma_raw = pm.Normal("gamma_raw", 0.0, 1.0, dims=("effect_alternative", "feature"))
+                    gamma = pm.Deterministic("gamma", gamma_raw * g_scale, dims=("effect_alternative", "feature"))
             # One-hot products instead of gamma[t] indexing: same maths, but the gradient of fancy
             # indexing is an advanced inc-subtensor that numba takes ~10 s to compile.
             T = pm.Data("T", values["T"])
-            eta = (
-                alpha
-                + pt.dot(B, beta)
-                + pt.dot(F, beta_pi)
-                + pt.dot(T, tau)
-                + (T * pt.dot(B, gamma.T)).sum(axis=1)
-            )
+            eta = alpha + pt.dot(Qm, theta) + pt.dot(T, tau) + (T * pt.dot(B, gamma.T)).sum(axis=1)
             if data.outcome_kind == "binary":
                 pm.Bernoulli("obs", logit_p=eta, observed=y)
             else:
@@ -269,6 +290,14 @@ class HierarchicalEffectModel(TreatmentEffectModel):
                     pm.Normal("obs", mu=eta, sigma=sigma, observed=y)
         return model
 
+    @staticmethod
+    def _qr(B: np.ndarray, F: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Scaled thin QR of the prognostic design: ([B, F] = Q* R*, R*^-1), Q* columns unit-variance."""
+        X = np.concatenate([B, F], axis=1)
+        q, r = np.linalg.qr(X)
+        scale = np.sqrt(max(X.shape[0] - 1, 1))
+        return q * scale, np.linalg.inv(r / scale)
+
     def _onehot(self, t: np.ndarray) -> np.ndarray:
         return (t[:, None] == self._nonref()[None, :]).astype(float)
 
@@ -278,15 +307,16 @@ class HierarchicalEffectModel(TreatmentEffectModel):
         r = self.data.alternatives.index(self.data.reference)
         return np.array([k for k in range(len(self.data.alternatives)) if k != r])
 
-    def _centred(self, n: int, n_effect_parameters: int) -> bool:
-        mode = self.model_config["parameterisation"]
-        if mode == "auto":
-            # a binary outcome carries less information per patient than a continuous one
-            per = 0.25 if self.data is not None and self.data.outcome_kind == "binary" else 1.0
-            need = float(self.model_config["auto_centred_min_patients_per_parameter"])
-            return n * per >= need * n_effect_parameters
-        return mode == "centred"
     # ----- posterior maths ---------------------------------------------------------------------
+    def _diagnostic_posterior(self) -> xr.Dataset:
+        """Model parameters only, not the sampler's auxiliary coordinates.
+
+        ``gamma_raw`` / ``theta_prog`` are reparameterisations whose model-scale images (``gamma``,
+        ``beta``, ``beta_pi``) are checked instead.
+        """
+        post = super()._diagnostic_posterior()
+        return post.drop_vars([v for v in ("gamma_raw", "theta_prog") if v in post])
+
     def _params(self, draw_idx: np.ndarray) -> dict[str, np.ndarray]:
         if not (self.idata is not None and self.data is not None):
             raise RuntimeError("fit or load the model first")

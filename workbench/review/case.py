@@ -13,9 +13,10 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import select
 
-from workbench.cohort import COVARIATE_LABELS, COVARIATES, cached_analysis_frame
+from workbench.cohort import cached_analysis_frame
 from workbench.governance.consent import patient_consents
-from workbench.runs import ALTERNATIVE_LABELS, approved_run, load_run
+from workbench.runs import approved_run, load_run
+from workbench.scenario import ALTERNATIVE_LABELS, COVARIATE_LABELS, COVARIATES
 from workbench.status import RunBrief, _brief
 from workbench.store.service import Context, Workbench, service
 from workbench.store.tables import Condition, ModelRun, Note, Patient, Treatment

@@ -1,0 +1,343 @@
+"""International street addresses: street lines in many European formats, and address blocks.
+
+The clinical ``StreetAddressRecognizer`` knows the US/UK shape "number + words + street
+suffix". Patients also live at "Koskikatu 25", "Rue de Virton 38", "ul. Narewska 94" or
+"Friedhofstrasse 33": the house number comes after the name and the street word is a
+prefix ("Rue", "Via", "Calle", "ul.") or is glued to the name ("-strasse", "-katu",
+"-vägen"). Loosening the US rule to "word + number" would catch "Ward 7", "Type 2" and
+"Stage 3" in every letter, so a street line here needs one of:
+
+* a street word from the languages below (prefix or suffix, glued or separate);
+* the shape "number + name + number" ("727 Gesterbyntie 68") that clinical text does not
+  produce, with clinical head words ("Ward", "Bed", "Type", ...) excluded;
+* an address context right before it ("lives at", "address is", "deliver to").
+
+An address rarely stops at the street line, so from each street line the block is
+extended over what follows it: a unit ("Apt. 641"), place names, a state code and a
+postcode, on the same line after commas or on the next few short lines. Each extension
+line is a separate finding without its quoting prefix ("> ", "??? "), so nothing that is
+not address is redacted.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import regex
+from presidio_analyzer import AnalysisExplanation, LocalRecognizer, RecognizerResult
+from presidio_analyzer.nlp_engine import NlpArtifacts
+from spacy.lang.en.stop_words import STOP_WORDS
+
+from workbench.deid.recognizers import _GENERIC_FACILITY_WORDS, _NOT_NAME_WORDS, STREET_SUFFIX
+
+__all__ = ["PREFIX_STREET_WORDS", "SUFFIX_STREET_WORDS", "InternationalAddressRecognizer"]
+
+#: Street words written before the name ("Rue de Virton", "Via Roma", "ul. Narewska").
+PREFIX_STREET_WORDS = (
+    # French, Italian, Spanish, Portuguese/Galician
+    r"rue|avenue|av\.|boulevard|bd\.?|chemin|allée|impasse|quai|route|cours|place|"
+    r"via|viale|piazza|piazzale|piazzetta|corso|largo|vicolo|contrada|strada|"
+    r"calle|c/|avenida|avda\.?|paseo|plaza|camino|carrera|carretera|travesía|ronda|glorieta|"
+    r"rua|rúa|travessa|praça|estrada|alameda|"
+    # Polish, Czech, Slovak, Romanian, Balkan
+    r"ul\.|ulica|al\.|aleja|pl\.|plac|os\.|osiedle|ulice|nám\.|náměstí|třída|"
+    r"str\.|calea|bulevardul|bulevar|"
+    # Greek (transliterated and Greek script)
+    r"odos|leoforos|plateia|οδός|λεωφόρος|πλατεία"
+)
+#: Street words written after the name, alone or glued to it ("Friedhofstrasse", "Pohlstr.").
+SUFFIX_STREET_WORDS = (
+    # German, Dutch/Flemish
+    r"straße|strasse|str\.|gasse|weg|platz|allee|damm|ufer|steig|"
+    r"straat|laan|plein|gracht|dijk|kade|singel|steeg|"
+    # Nordic
+    r"gatan|gata|vägen|väg|gränd|stigen|torget|gate|gaten|veien|vegen|vei|veg|stien|"
+    r"gade|vej|vænget|stræde|plads|vegur|stræti|stígur|braut|"
+    # Finnish, Estonian, Latvian, Lithuanian, Hungarian, South Slavic
+    r"katu|kuja|polku|tori|väylä|raitti|tie|tee|maantee|puiestee|iela|gatvė|"
+    r"utca|út|útja|tér|körút|köz|sor|cesta|ulica"
+)
+# Words that never start or end a street name here but do in clinical text ("Ward 7B").
+_CLINICAL_HEADS = frozenset(
+    """ward bed bay room rm type grade stage cycle day week weeks month year level floor
+    phase arm dose doses table figure fig step line page visit score class zone lead cohort
+    group sample trial study section chapter item question part unit suite apt apartment
+    flat box cd bmi gcs ecog nyha tnm t n m g pt hr bp no number ref version v tier band
+    clinic theatre theater lab station desk window gate bus route platform appendix grade
+    mg mcg ml mmol kg cm mm units tablets tablet capsules puffs drops hours hrs minutes
+    mins seconds years months days times x""".split()
+)
+_PARTICLES = (
+    r"de|du|des|la|le|les|del|della|delle|dei|degli|di|da|do|dos|das|van|von|der|den|het|"
+    r"y|e|i|z|u|v|na|am|an|im|zum|zur|al|el|d'|l'|dello|sul|sur|upon|on|op|ter|te"
+)
+_NOT_UNIT = r"(?!(?i:apt|apartment|suite|ste|unit|flat|box|floor|fl)\b)"
+# Capitalised word (optionally abbreviated: "Avda.", "Str.") or an initial.
+_WORD = rf"(?:{_NOT_UNIT}\p{{Lu}}[\p{{L}}\p{{M}}'’-]*\.?|\p{{Lu}}\.)"
+_ANYWORD = rf"(?:{_WORD}|(?:{_PARTICLES})(?![\p{{L}}])|{_NOT_UNIT}\p{{Ll}}[\p{{L}}\p{{M}}'’-]*\.?)"
+_HOUSE = r"\d{1,5}[A-Za-z]?(?:[-/]\d{1,4}[A-Za-z]?)?\.?"
+_LEAD = r"(?:\d{1,6}[A-Za-z]?[ \t]+){0,2}"  # "6750 " (building) "50 " (house) before the name
+
+_STREET_PATTERNS: list[tuple[str, str, float]] = [
+    # "Rue de Virton 38", "36 rue de pologne", "ul. Biskupa Bogedaina 118", "C/ Señores Curas 88"
+    (
+        "prefix_street",
+        rf"(?<![\p{{L}}\d])(?P<id>{_LEAD}(?i:{PREFIX_STREET_WORDS})(?<=[\p{{L}}./])[ \t]*"
+        rf"(?:{_ANYWORD}[ \t]+){{0,4}}(?:{_WORD}|\p{{Ll}}[\p{{L}}\p{{M}}'’-]+)(?:,?[ \t]+{_HOUSE})?)"
+        r"(?![\p{L}\d])",
+        0.7,
+    ),
+    # "Friedhofstrasse 33", "Hegedûs Gyula utca 76.", "Luite tee 87", "Pohlstr. 9"
+    (
+        "suffix_street",
+        rf"(?<![\p{{L}}\d])(?P<id>{_LEAD}(?:{_WORD}[ \t]+){{0,3}}"
+        rf"(?:\p{{Lu}}[\p{{L}}\p{{M}}'’-]{{2,}}(?i:{SUFFIX_STREET_WORDS})|"
+        rf"(?i:{SUFFIX_STREET_WORDS})(?<=[\p{{L}}.]))[ \t]+{_HOUSE})(?![\p{{L}}\d])",
+        0.7,
+    ),
+    # "975 3968 Bay Street": the English shape, here so that the block extension follows it.
+    (
+        "english_street",
+        rf"(?<![\p{{L}}\d.,/:-])(?P<id>{_LEAD}\d{{1,6}}[A-Za-z]?[ \t]+(?:{_WORD}[ \t]+){{1,4}}{STREET_SUFFIX}\.?)"
+        r"(?![\p{L}\d])",
+        0.7,
+    ),
+    # "727 Gesterbyntie 68", "5850 Jana Nerudy 894": number, name, number, then nothing
+    # more on the clause (so "1 Type 2 diabetes" is not one).
+    (
+        "number_name_number",
+        rf"(?<![\p{{L}}\d.,/:-])(?P<id>\d{{1,6}}[ \t]+(?:{_WORD}[ \t]+){{1,3}}\d{{1,5}}[A-Za-z]?\.?)"
+        r"(?=[ \t]*(?:$|\n|,|;|(?:Apt|Suite|Unit|Flat|Ste)\b|\.(?:\s|$)))",
+        0.6,
+    ),
+    # After an address context: "lives on Peter Zuidhove 188", "address is Bygget 64".
+    (
+        "context_street",
+        r"(?i:(?:lives?|living|lived|reside[sd]?|residing|located|situated|based|moved|stay(?:s|ing)?)"
+        r"\s+(?:on|at|in|to)|address(?:\s+is)?\s*:?|deliver(?:ed|y)?\s+to|sent\s+to|ship(?:ped)?\s+to|"
+        r"drops?\s+you\s+off\s+at|meet\s+(?:me|you)\s+at|corner\s+of|is\s+(?:at|on))[ \t]+"
+        rf"(?P<id>{_LEAD}(?:{_WORD}[ \t]+){{1,4}}{_HOUSE})(?![\p{{L}}\d])",
+        0.6,
+    ),
+]
+
+_UNIT_RX = (
+    r"(?:Apt|APT|Apartment|Suite|SUITE|Ste|Unit|UNIT|Flat|FLAT|Box|BOX|apt|suite)\.?[ \t]*#?[ \t]*\d{1,5}[A-Za-z]?"
+)
+_POSTCODE = (
+    r"(?:\d{5}(?:-\d{3,4})?|\d{4}(?:[ \t]?[A-Z]{2})?|\d{3}[ \t]\d{2}|\d{2}-\d{3}|"
+    r"[A-Z]{1,2}\d[A-Z\d]?[ \t]?\d[A-Z]{2}|[A-Z]\d[A-Z][ \t]?\d[A-Z]\d)"
+)
+_PLACE_WORD = rf"(?:{_WORD}|\p{{Lu}}{{2,}}|(?:{_PARTICLES})(?![\p{{L}}]))"
+# A place name: up to five words, particles allowed inside, a bracketed gloss at the end.
+_PLACE = rf"{_PLACE_WORD}(?:[ \t]+(?:{_PLACE_WORD}|\([^()\n]{{1,30}}\))){{0,4}}"
+_SEP = r"(?:[ \t]*,[ \t]*|[ \t]+|\.[ \t]+(?=(?i:apt|suite|unit|flat|ste)\b))"
+_ITEM = rf"(?:{_UNIT_RX}|{_POSTCODE}(?![\w-])|{_PLACE}|\b[A-Z]{{2,3}}\b)"
+# One element of an address after its street: ", Apt. 641", ", Grubbenvorst", ", CO", " 64677".
+_TAIL_ITEM = regex.compile(rf"\G{_SEP}{_ITEM}")
+_FIRST_ITEM = regex.compile(rf"\G(?:,[ \t]*)?{_ITEM}")
+# What may follow the last element on a line: nothing, sentence punctuation, or prose.
+_LINE_REST = regex.compile(r"\G[ \t]*(?:$|[.?!;,)]|\p{Ll})", regex.MULTILINE)
+_STOP_WORDS = (
+    frozenset(
+        """dear re date tel telephone phone fax mobile email e-mail mail diagnosis plan
+    impression history examination summary medications allergies dob mrn nhs patient
+    consultant doctor dr mr mrs ms miss prof hospital clinic ward yours sincerely regards
+    kind thanks thank please hello hi the a an and or with for from to of in on at by is was
+    subject cc copy ref our your my his her their this that phone: website personal info
+    name address office desk home work st st. street road""".split()
+    )
+    | (frozenset(STOP_WORDS) - frozenset(_PARTICLES.split("|")))
+    | _NOT_NAME_WORDS
+    | _GENERIC_FACILITY_WORDS
+)
+_US_STATE = regex.compile(
+    r"AL|AK|AZ|AR|CA|CO|CT|DE|DC|FL|GA|HI|ID|IL|IN|IA|KS|KY|LA|ME|MD|MA|MI|MN|MS|MO|MT|NE|"
+    r"NV|NH|NJ|NM|NY|NC|ND|OH|OK|OR|PA|RI|SC|SD|TN|TX|UT|VT|VA|WA|WV|WI|WY|PR|GU|VI"
+)
+_ZIP_AHEAD = regex.compile(r"\.?,?[ \t]+\d{5}(?:-\d{4})?(?!\d)")
+_PREFIX_RX = regex.compile(r"[^\p{L}\p{N}(,]*")
+_POSTCODE_TAIL = regex.compile(rf"(?<![\w-]){_POSTCODE}$")
+
+
+def _words(s: str) -> list[str]:  # lower-cased words without edge punctuation
+    return [w.strip(".,()'’").lower() for w in s.split()]
+
+
+_HEAD_NUMBER = regex.compile(r"(?i)(?<![\p{L}])(\p{L}+)\.?[ \t]+\d")
+
+
+def _is_clinical_head(span: str) -> bool:
+    """Whether a clinical head word is followed by a number ("Ward 7B", "1 Type 2")."""
+    return any(m.group(1).lower() in _CLINICAL_HEADS for m in _HEAD_NUMBER.finditer(span))
+
+
+class InternationalAddressRecognizer(LocalRecognizer):
+    """Street lines in European formats, extended over unit, place and postcode lines.
+
+    Custom ``analyze`` (not a ``PatternRecognizer``): the extension over the following
+    lines is a small loop, not a regular expression.
+    """
+
+    ENTITY: ClassVar[str] = "ADDRESS"
+    MAX_BLOCK_LINES: ClassVar[int] = 5
+
+    def __init__(self) -> None:
+        self._patterns = [(name, regex.compile(rx, regex.MULTILINE), score) for name, rx, score in _STREET_PATTERNS]
+        super().__init__(
+            supported_entities=[self.ENTITY, "LOCATION", "ZIP"], name=type(self).__name__, supported_language="en"
+        )
+
+    def load(self) -> None:
+        """Nothing to load: the patterns compile in ``__init__``."""
+
+    def _result(self, start: int, end: int, score: float, pattern: str, kind: str = "ADDRESS") -> RecognizerResult:
+        explanation = AnalysisExplanation(
+            recognizer=self.name,
+            original_score=score,
+            pattern_name=pattern,
+            textual_explanation=f"Detected by `{self.name}` using pattern `{pattern}`",
+        )
+        return RecognizerResult(
+            kind,
+            start,
+            end,
+            score,
+            analysis_explanation=explanation,
+            recognition_metadata={
+                RecognizerResult.RECOGNIZER_NAME_KEY: self.name,
+                RecognizerResult.RECOGNIZER_IDENTIFIER_KEY: self.id,
+            },
+        )
+
+    def analyze(
+        self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None
+    ) -> list[RecognizerResult]:
+        """Find street lines, then extend each over the address lines that follow it."""
+        out: list[RecognizerResult] = []
+        seen_end = -1
+        for name, rx, score in self._patterns:
+            for m in rx.finditer(text):
+                start, end = m.span("id")
+                end = _cut_at_prose(text, start, end)
+                span = text[start:end]
+                # A street line carries a house number ("Rue de Virton" alone is a street,
+                # not an address); clinical heads ("Ward 7", "Stage 3") are never streets.
+                if _is_clinical_head(span) or not any(c.isdigit() for c in span):
+                    continue
+                while end > start and text[end - 1] in " \t,.":
+                    end -= 1
+                out.append(self._result(start, end, score, name))
+                if end > seen_end:
+                    out.extend(self._extend(text, end, score))
+                    seen_end = end
+        return out
+
+    @staticmethod
+    def _scan(text: str, pos: int, *, first: bool) -> list[tuple[int, int]]:
+        """Spans of the address elements in the run starting at ``pos`` (separators excluded)."""
+        items: list[tuple[int, int]] = []
+        rx = _FIRST_ITEM if first else _TAIL_ITEM
+        while (m := rx.match(text, pos)) and m.end() > pos:
+            if _has_stop_word(m.group()):
+                break
+            s = m.start()
+            while s < m.end() and text[s] in " \t,.":
+                s += 1
+            e = m.end()
+            while e > s and text[e - 1] in " \t,.":
+                e -= 1
+            if e > s:
+                items.append((s, e))
+            pos = m.end()
+            rx = _TAIL_ITEM
+        return items
+
+    def _emit(self, text: str, items: list[tuple[int, int]], score: float, pattern: str) -> list[RecognizerResult]:
+        """One finding per element, typed: unit -> ADDRESS, postcode -> ZIP, place -> LOCATION.
+
+        A US state code right before a ZIP is left alone: Safe Harbor permits the state.
+        """
+        typed: list[tuple[int, int, str]] = []
+        for s, e in items:
+            value = text[s:e]
+            if regex.fullmatch(_UNIT_RX, value):
+                kind = "ADDRESS"
+            elif regex.fullmatch(_POSTCODE, value):
+                kind = "ZIP"
+            elif _US_STATE.fullmatch(value) and _ZIP_AHEAD.match(text, e):
+                typed.append((s, e, "KEEP"))
+                continue
+            else:
+                kind = "LOCATION"
+            typed.append((s, e, kind))
+        # Neighbours separated only by ", " become one finding, so no comma is left
+        # standing between two placeholders ("[ADDRESS], [LOCATION]").
+        groups: list[list[tuple[int, int, str]]] = []
+        for item in typed:
+            last = groups[-1][-1] if groups else None
+            if last and "KEEP" not in (item[2], last[2]) and not text[last[1] : item[0]].strip(" \t,."):
+                groups[-1].append(item)
+            else:
+                groups.append([item])
+        out = []
+        for g in groups:
+            if g[0][2] == "KEEP":
+                continue
+            kind = g[0][2] if len(g) == 1 else "ADDRESS"
+            out.append(self._result(g[0][0], g[-1][1], score, pattern, kind))
+        return out
+
+    def _extend(self, text: str, end: int, score: float) -> list[RecognizerResult]:
+        """Findings for the unit/place/postcode elements after a street line ending at ``end``."""
+        items = self._scan(text, end, first=False)  # same line: ", Apt. 641, Grubbenvorst, ..."
+        out = self._emit(text, items, score * 0.9, "address_tail")
+        pos = max([end, *(e for _, e in items)])
+        line_end = text.find("\n", pos)
+        if line_end < 0 or text[pos:line_end].strip(" \t.,"):
+            return out  # no next line, or the line goes on with something else
+        # Following lines, each without its quoting prefix ("> ", "??? ", spaces).
+        blank = taken = 0
+        cursor = line_end + 1
+        while cursor < len(text) and taken < self.MAX_BLOCK_LINES:
+            nl = text.find("\n", cursor)
+            stop = len(text) if nl < 0 else nl
+            prefix = _PREFIX_RX.match(text, cursor, stop)
+            body = prefix.end() if prefix else cursor
+            if not text[body:stop].strip():
+                blank += 1
+                if blank > 1:
+                    break
+                cursor = stop + 1
+                continue
+            items = self._scan(text, body, first=True)
+            if not items:
+                break
+            found = items[-1][1]
+            if ":" in text[body:found] or not _LINE_REST.match(text, found):
+                break
+            if blank and not _POSTCODE_TAIL.search(text[body:found]):
+                break  # after a blank line only "Spain 61709" still belongs to the block
+            out += self._emit(text, items, score * 0.9, "address_block_line")
+            taken += 1
+            blank = 0
+            if text[found:stop].strip(" \t.,"):
+                break  # the sentence goes on after the address
+            cursor = stop + 1
+        return out
+
+
+_LOWER_STOP = (frozenset(STOP_WORDS) - frozenset(_PARTICLES.split("|"))) | {"street", "road", "st", "avenue"}
+
+
+def _cut_at_prose(text: str, start: int, end: int) -> int:
+    """End the street before the first lower-case English word ("... St. the first three")."""
+    for w in regex.finditer(r"\S+", text[start:end]):
+        word = w.group()
+        if w.start() and word[0].islower() and word.strip(".,").lower() in _LOWER_STOP:
+            return start + w.start()
+    return end
+
+
+def _has_stop_word(piece: str) -> bool:
+    return any(w in _STOP_WORDS for w in _words(piece)) and not regex.match(rf"[ \t,.]*{_UNIT_RX}", piece)
