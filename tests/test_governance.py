@@ -9,15 +9,17 @@ from typer.testing import CliRunner
 
 from workbench.cli import app
 from workbench.export.research import research_export
+from workbench.export.service import decision_file
 from workbench.governance.consent import consenting_patient_ids, set_consent
-from workbench.governance.privacy import PrivacyError, erase_patient, reidentify
+from workbench.governance.privacy import PrivacyError, erase_patient, purge_older_than, reidentify
 from workbench.governance.roles import ROLE_PERMISSIONS, SYSTEM_ACTOR, Actor, PermissionDenied, Role
 from workbench.governance.trail import audit_trail
 from workbench.governance.users import SignInError, actor_for_token, create_user, sign_in, sign_out
 from workbench.ingest import commit_import
+from workbench.review.case import open_case
 from workbench.review.decisions import DecisionInput, record_decision
 from workbench.review.meetings import add_case, close_meeting, create_meeting
-from workbench.runs import approve_run
+from workbench.runs import FitRequest, approve_run, fit_run
 from workbench.setup import demo_password
 from workbench.store.tables import AuditEvent, Note, Observation, Patient, VaultEntry
 from workbench.testing import comparison_from_draws
@@ -55,12 +57,18 @@ def _calls(wb, meeting_id, case_id, pseudonym):
                                   password="long enough password"), {Role.ADMIN}),
         "export for research": (lambda a: research_export(wb, a, study="s1"), {Role.DATA_SCIENTIST}),
         "view the audit trail": (lambda a: audit_trail(wb, a), {Role.PRIVACY_OFFICER, Role.ADMIN}),
+        "fit a model": (lambda a: fit_run(wb, a, FitRequest(outcome="no-such-outcome")), {Role.DATA_SCIENTIST}),
+        "open a case": (lambda a: open_case(wb, a, pseudonym), {Role.CLINICIAN, Role.CHAIR}),
+        "add a case": (lambda a: add_case(wb, a, meeting_id, pseudonym, "again?"), {Role.CLINICIAN, Role.CHAIR}),
+        "export a decision": (lambda a: decision_file(wb, a, 999, "pdf"), {Role.CLINICIAN, Role.CHAIR}),
+        "purge by retention": (lambda a: purge_older_than(wb, a, 36500), {Role.PRIVACY_OFFICER}),
     }
 
 
 @pytest.mark.parametrize("what", [
     "record a decision", "close a meeting", "create a meeting", "approve a model run", "re-identify",
     "erase a patient", "change consent", "create an account", "export for research", "view the audit trail",
+    "fit a model", "open a case", "add a case", "export a decision", "purge by retention",
 ])
 def test_when_the_wrong_role_calls_a_service_then_it_is_refused(seeded_wb, what):
     meeting_id, case_id, pseudonym = _meeting_with_case(seeded_wb)
@@ -210,3 +218,13 @@ def test_when_the_trail_is_tampered_then_audit_verify_exits_non_zero(cli_env, ta
 
 def test_when_system_actor_is_used_then_it_cannot_record_decisions():
     assert not SYSTEM_ACTOR.can("decision.record")
+
+
+def test_when_data_are_older_than_the_retention_age_then_they_are_purged(seeded_wb):
+    officer = Actor("privacy", Role.PRIVACY_OFFICER)
+    assert purge_older_than(seeded_wb, officer, 36500) == []
+    purged = purge_older_than(seeded_wb, officer, 30, today=dt.date(2100, 1, 1))
+    with seeded_wb.read() as s:
+        live = s.scalar(select(func.count()).select_from(Patient).where(Patient.erased_at.is_(None)))
+        assert s.scalar(select(func.count()).select_from(Note)) == 0
+    assert live == 0 and len(purged) > 0
