@@ -3,6 +3,7 @@
 import streamlit as st
 
 from ui.auth import current_actor, sign_in_page, sign_out_button
+from ui.resources import start_warm_up
 
 st.set_page_config(page_title="Case Review Workbench", page_icon=":material/groups:", layout="wide")
 
@@ -10,6 +11,7 @@ actor = current_actor()
 if actor is None:
     st.navigation([st.Page(sign_in_page, title="Sign in", icon=":material/login:")]).run()
 else:
+    start_warm_up()
     sign_out_button(actor)
     pages = {
         "Meeting": [

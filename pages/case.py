@@ -45,9 +45,7 @@ with st.sidebar.expander("What if? (hypothetical)", expanded=False):
     if what_if:
         overrides["egfr"] = st.number_input("eGFR", 5.0, 150.0, 35.0, 1.0, key="whatif_egfr")
         overrides["bmi"] = st.number_input("BMI", 15.0, 70.0, 32.0, 0.5, key="whatif_bmi")
-        overrides["hba1c_baseline"] = st.number_input(
-            "Baseline HbA1c", 40.0, 140.0, 75.0, 1.0, key="whatif_hba1c"
-        )
+        overrides["hba1c_baseline"] = st.number_input("Baseline HbA1c", 40.0, 140.0, 75.0, 1.0, key="whatif_hba1c")
 mid = st.sidebar.number_input(
     "Clinically meaningful difference (mmol/mol)",
     0.0,
@@ -70,14 +68,9 @@ comparison, summary = view.comparison, view.summary
 status = comparison_status(comparison)
 
 run = comparison.run
-quality = (
-    "approximate preview"
-    if run.approximate
-    else ("diagnostics passed" if run.reliable else "DIAGNOSTICS FAILED")
-)
+quality = "approximate preview" if run.approximate else ("diagnostics passed" if run.reliable else "DIAGNOSTICS FAILED")
 st.caption(
-    f"Model run #{run.id}: {run.model_name} v{run.model_version}, fitted {run.created_at} UTC, "
-    f"{run.status}, {quality}"
+    f"Model run #{run.id}: {run.model_name} v{run.model_version}, fitted {run.created_at} UTC, {run.status}, {quality}"
 )
 st.page_link("pages/model.py", label="Model card and diagnostics", icon=":material/description:")
 for warning in comparison.warnings:
@@ -97,9 +90,7 @@ with info:
             f"- {COVARIATE_LABELS[name]}: **{shown if not isinstance(shown, float) else round(shown, 1)}**{flag}"
         )
     if summary.current_treatment:
-        st.markdown(
-            f"Received: **{ALTERNATIVE_LABELS.get(summary.current_treatment, summary.current_treatment)}**"
-        )
+        st.markdown(f"Received: **{ALTERNATIVE_LABELS.get(summary.current_treatment, summary.current_treatment)}**")
     with st.expander("History"):
         for c in summary.conditions:
             st.markdown(f"- {c['onset'] or ''} {c['display'] or c['code']}")
@@ -111,15 +102,17 @@ with info:
             st.text(letter["text"])
 
 with main:
+    chart = plot_comparison(
+        comparison.table,
+        outcome_label="HbA1c change at 6 months (mmol/mol)",
+        reference=comparison.reference,
+        min_important_difference=comparison.min_important_difference,
+        leading=comparison.leading,
+        status=status,
+    )
+    chart.update_layout(title_text=f"{summary.pseudonym} · {chart.layout.title.text}")
     st.plotly_chart(
-        plot_comparison(
-            comparison.table,
-            outcome_label="HbA1c change at 6 months (mmol/mol)",
-            reference=comparison.reference,
-            min_important_difference=comparison.min_important_difference,
-            leading=comparison.leading,
-            status=status,
-        ),
+        chart,
         key="comparison_chart",
         width="stretch",
     )
@@ -133,54 +126,62 @@ with main:
         key="case_focus",
     )
     row = comparison.table.loc[focus]
-    a, b = st.columns(2)
-    if focus != comparison.reference:
-        a.plotly_chart(
-            plot_icon_array(
-                float(row["p_benefit"]),
-                label=(
-                    "Out of 100 patients like this one, how many gain more than "
-                    f"{comparison.min_important_difference:g} "
-                    f"mmol/mol over {ALTERNATIVE_LABELS.get(comparison.reference)}"
+    # One detail at a time: the shared screen stays readable and switching patient stays fast.
+    detail = st.segmented_control(
+        "Details",
+        ["Benefit and harm", "Drivers", "Similar patients"],
+        default="Benefit and harm",
+        key="case_detail",
+    )
+    if detail == "Benefit and harm":
+        a, b = st.columns(2)
+        if focus != comparison.reference:
+            a.plotly_chart(
+                plot_icon_array(
+                    float(row["p_benefit"]),
+                    label=(
+                        "Out of 100 patients like this one, how many gain more than "
+                        f"{comparison.min_important_difference:g} "
+                        f"mmol/mol over {ALTERNATIVE_LABELS.get(comparison.reference)}"
+                    ),
+                    status=status,
                 ),
-                status=status,
-            ),
-            key="icon_benefit",
-            width="stretch",
-        )
-    if "ae_mean" in row.index:
-        b.plotly_chart(
-            plot_icon_array(
-                float(row["ae_mean"]),
-                interval=(float(row["ae_q05"]), float(row["ae_q95"])),
-                label="Out of 100 patients like this one, how many have an adverse event",
-                kind="harm",
-                status=status,
-            ),
-            key="icon_harm",
-            width="stretch",
-        )
-        st.plotly_chart(plot_adverse_events(comparison.table, status=status), key="ae_chart", width="stretch")
-    if focus in view.drivers:
-        st.subheader("What drives this estimate")
-        st.plotly_chart(
-            plot_drivers(
-                view.drivers[focus],
-                alternative_label=ALTERNATIVE_LABELS.get(focus, focus),
-                reference_label=ALTERNATIVE_LABELS.get(comparison.reference),
-                covariate_labels=COVARIATE_LABELS,
-                status=status,
-            ),
-            key="drivers_chart",
-            width="stretch",
-        )
-    st.subheader("Similar patients and how they did")
-    st.plotly_chart(plot_similar_patients(view.similar, status=status), key="similar_chart", width="stretch")
-    st.dataframe(view.similar, width="stretch", key="similar_table")
+                key="icon_benefit",
+                width="stretch",
+            )
+        if "ae_mean" in row.index:
+            b.plotly_chart(
+                plot_icon_array(
+                    float(row["ae_mean"]),
+                    interval=(float(row["ae_q05"]), float(row["ae_q95"])),
+                    label="Out of 100 patients like this one, how many have an adverse event",
+                    kind="harm",
+                    status=status,
+                ),
+                key="icon_harm",
+                width="stretch",
+            )
+            st.plotly_chart(plot_adverse_events(comparison.table, status=status), key="ae_chart", width="stretch")
+    elif detail == "Drivers":
+        if focus in view.drivers:
+            st.subheader("What drives this estimate")
+            st.plotly_chart(
+                plot_drivers(
+                    view.drivers[focus],
+                    alternative_label=ALTERNATIVE_LABELS.get(focus, focus),
+                    reference_label=ALTERNATIVE_LABELS.get(comparison.reference),
+                    covariate_labels=COVARIATE_LABELS,
+                    status=status,
+                ),
+                key="drivers_chart",
+                width="stretch",
+            )
+        else:
+            st.caption("This is the reference alternative: its effect against itself is zero by definition.")
+    elif detail == "Similar patients":
+        st.subheader("Similar patients and how they did")
+        st.plotly_chart(plot_similar_patients(view.similar, status=status), key="similar_chart", width="stretch")
+        st.dataframe(view.similar, width="stretch", key="similar_table")
 
-if (
-    case_id
-    and not comparison.hypothetical
-    and st.button("Record the decision", key="to_decision", type="primary")
-):
+if case_id and not comparison.hypothetical and st.button("Record the decision", key="to_decision", type="primary"):
     st.switch_page("pages/decision.py")

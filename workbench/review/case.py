@@ -287,3 +287,17 @@ def comparison_rows(comparison: Comparison, *, outcome_unit: str = "mmol/mol") -
         rows.append(entry)
     return pd.DataFrame(rows)
 
+
+
+def warm_up(wb: Workbench) -> None:
+    """Load what the case page needs (approved runs, cohort frames) so that the first case opens fast.
+
+    Run in the background when someone signs in; everything it touches is cached per process.
+    """
+    for outcome in ("hba1c_change", "adverse_event"):
+        run = approved_run(wb, outcome)
+        if run is not None:
+            load_run(wb, run)
+    with wb.read() as session:
+        cached_analysis_frame(session, purpose=None)
+        cached_analysis_frame(session, purpose="model_training")
