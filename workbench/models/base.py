@@ -195,6 +195,7 @@ class TreatmentEffectModel(ABC):
         self._model = model
         sampler = method
         compile_seconds = 0.0
+        sampling_seconds = float("nan")
         if method == "nuts" and not self.supports_nutpie:
             sampler = "pymc"
         if sampler == "nuts":
@@ -208,6 +209,7 @@ class TreatmentEffectModel(ABC):
                 else:
                     compiled = entry["nutpie"].with_data(**self._data_values())
                 compile_seconds = time.perf_counter() - tc
+                ts = time.perf_counter()
                 idata = nutpie.sample(
                     compiled,
                     draws=sc["draws"],
@@ -221,11 +223,14 @@ class TreatmentEffectModel(ABC):
                     save_warmup=False,
                 )
                 sampler = "nutpie"
+                sampling_seconds = time.perf_counter() - ts
             except Exception as exc:  # any nutpie failure: PyMC's own NUTS is the documented fallback
                 log.warning("nutpie failed (%s); falling back to PyMC NUTS", type(exc).__name__)
                 sampler = "pymc"
         if sampler == "pymc":
+            ts = time.perf_counter()
             idata = self._sample_pymc(model, random_seed, progressbar)
+            sampling_seconds = time.perf_counter() - ts
         elif sampler == "preview":
             with model:
                 approx = pm.fit(
@@ -246,6 +251,8 @@ class TreatmentEffectModel(ABC):
             "seed": int(random_seed),
             "seconds": seconds,
             "compile_seconds": compile_seconds,
+            # the sampler call alone (PyMC's includes its own compile / process start-up)
+            "sampling_seconds": sampling_seconds,
             "compiled_cache_hit": cache_hit,
         }
         self._after_sampling()
