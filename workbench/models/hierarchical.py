@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 import pymc as pm
 import pytensor.tensor as pt
+import scipy.linalg
 import xarray as xr
 from scipy.special import expit
 
@@ -294,9 +295,21 @@ class HierarchicalEffectModel(TreatmentEffectModel):
     def _qr(B: np.ndarray, F: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Scaled thin QR of the prognostic design: ([B, F] = Q* R*, R*^-1), Q* columns unit-variance."""
         X = np.concatenate([B, F], axis=1)
-        q, r = np.linalg.qr(X)
         scale = np.sqrt(max(X.shape[0] - 1, 1))
-        return q * scale, np.linalg.inv(r / scale)
+        # A small cohort can hold a constant column (a rare category absent) or an exact copy of
+        # another: keep a full-rank subset (QR with column pivoting) and give the others a zero
+        # column in Q* and a zero row in R*^-1, so their coefficients are exactly 0 and never add
+        # prior noise to new patients' predictions.
+        _, r_piv, pivots = scipy.linalg.qr(X, mode="economic", pivoting=True)
+        diag = np.abs(np.diag(r_piv))
+        tol = diag.max(initial=0.0) * max(X.shape) * np.finfo(float).eps
+        live = np.sort(pivots[: int((diag > tol).sum())])
+        q_live, r_live = np.linalg.qr(X[:, live])
+        q = np.zeros_like(X)
+        q[:, live] = q_live * scale
+        r_inv = np.zeros((X.shape[1], X.shape[1]))
+        r_inv[np.ix_(live, live)] = np.linalg.inv(r_live / scale)
+        return q, r_inv
 
     def _onehot(self, t: np.ndarray) -> np.ndarray:
         return (t[:, None] == self._nonref()[None, :]).astype(float)
