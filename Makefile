@@ -57,7 +57,8 @@ lab: $(VENV)/.stamp-lab-$(STAMP_HASH)
 
 bench: $(VENV)/.stamp-dev-$(STAMP_HASH)
 	$(PY) benchmarks/deid_bench.py
-	$(PY) benchmarks/models_bench.py
+	$(PY) benchmarks/models_bench.py --save var/validation.json
+	$(PY) benchmarks/dashboard_bench.py $$( [ -f var/workbench.db ] && echo --home $(CURDIR) )
 
 lint: $(VENV)/.stamp-dev-$(STAMP_HASH)
 	$(VENV)/bin/ruff check .
