@@ -6,7 +6,7 @@ need=()
 [ -x /usr/bin/chromium ] || need+=(chromium)
 [ -x /usr/bin/chromedriver ] || need+=(chromium-driver)
 [ -x /usr/lib/postgresql/15/bin/initdb ] || need+=(postgresql-15)
-ls /usr/lib/x86_64-linux-gnu/libopenblas.so* /usr/lib/aarch64-linux-gnu/libopenblas.so* >/dev/null 2>&1 || need+=(libopenblas-dev)
+ldconfig -p 2>/dev/null | grep -q "libopenblas.so " || need+=(libopenblas-dev)
 command -v pdftotext >/dev/null 2>&1 || need+=(poppler-utils)
 fc-list 2>/dev/null | grep -qi dejavu || need+=(fonts-dejavu-core)
 if [ ${#need[@]} -eq 0 ]; then echo "system packages: all present"; exit 0; fi
