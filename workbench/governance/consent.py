@@ -38,8 +38,13 @@ def patient_consents(session: Session, pseudonym: str) -> dict[str, bool]:
     patient = session.scalar(select(Patient).where(Patient.pseudonym == pseudonym))
     if patient is None:
         raise LookupError(f"no patient {pseudonym}")
-    state = consent_in_force(session)
-    return {purpose: state.get((patient.id, purpose), False) for purpose in PURPOSES}
+    rows = session.execute(
+        select(Consent.purpose, Consent.granted)
+        .where(Consent.patient_id == patient.id)
+        .order_by(Consent.recorded_at, Consent.id)
+    )
+    state = dict(rows.tuples())
+    return {purpose: state.get(purpose, False) for purpose in PURPOSES}
 
 
 @service("consent.edit")
