@@ -105,8 +105,9 @@ def test_when_the_team_walks_a_meeting_then_the_override_is_recorded_and_exporte
 
     page.get_by_role("button", name="Record the decision").click()
     expect(page.get_by_text("Chosen alternative")).to_be_visible(timeout=SLOW)
-    leading = page.get_by_role("radiogroup").get_by_role("radio", checked=True).locator("xpath=..").inner_text()
-    other = next(label for label in ALTERNATIVE_LABELS.values() if label not in leading
+    caption = page.get_by_text("The model's leading alternative is").inner_text()
+    leading = next(label for label in ALTERNATIVE_LABELS.values() if label in caption)
+    other = next(label for label in ALTERNATIVE_LABELS.values() if label != leading
                  and page.get_by_role("radiogroup").get_by_text(label, exact=True).count())
     page.get_by_role("radiogroup").get_by_text(other, exact=True).click()
     page.get_by_role("button", name="Sign and record").click()

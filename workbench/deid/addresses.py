@@ -55,7 +55,9 @@ SUFFIX_STREET_WORDS = (
     r"gade|vej|vænget|stræde|plads|vegur|stræti|stígur|braut|"
     # Finnish, Estonian, Latvian, Lithuanian, Hungarian, South Slavic
     r"katu|kuja|polku|tori|väylä|raitti|tie|tee|maantee|puiestee|iela|gatvė|"
-    r"utca|út|útja|tér|körút|köz|sor|cesta|ulica"
+    r"utca|út|útja|tér|körút|köz|sor|cesta|ulica|u\.|krt\.|rkp\.|rakpart|fasor|sétány|"
+    # Norwegian/Danish/French terraces, transliterated Greek "str"
+    r"terrasse|terrassen|str"
 )
 # Words that never start or end a street name here but do in clinical text ("Ward 7B").
 _CLINICAL_HEADS = frozenset(
@@ -69,7 +71,7 @@ _CLINICAL_HEADS = frozenset(
 )
 _PARTICLES = (
     r"de|du|des|la|le|les|del|della|delle|dei|degli|di|da|do|dos|das|van|von|der|den|het|"
-    r"y|e|i|z|u|v|na|am|an|im|zum|zur|al|el|d'|l'|dello|sul|sur|upon|on|op|ter|te"
+    r"y|e|i|z|u|v|na|am|an|im|zum|zur|al|el|d'|l'|dello|sul|sur|upon|on|op|ter|te|ten|nad|pod"
 )
 _NOT_UNIT = r"(?!(?i:apt|apartment|suite|ste|unit|flat|box|floor|fl)\b)"
 # Capitalised word (optionally abbreviated: "Avda.", "Str.") or an initial.
@@ -91,7 +93,8 @@ _STREET_PATTERNS: list[tuple[str, str, float]] = [
     (
         "suffix_street",
         rf"(?<![\p{{L}}\d])(?P<id>{_LEAD}(?:{_WORD}[ \t]+){{0,3}}"
-        rf"(?:\p{{Lu}}[\p{{L}}\p{{M}}'’-]{{2,}}(?i:{SUFFIX_STREET_WORDS})|"
+        # glued: the whole word, then one look back for the suffix (no per-letter backtracking)
+        rf"(?:\p{{Lu}}[\p{{L}}\p{{M}}'’-]{{3,}}\.?(?<=\p{{L}}{{2}}(?i:{SUFFIX_STREET_WORDS}))|"
         rf"(?i:{SUFFIX_STREET_WORDS})(?<=[\p{{L}}.]))[ \t]+{_HOUSE})(?![\p{{L}}\d])",
         0.7,
     ),
@@ -110,16 +113,55 @@ _STREET_PATTERNS: list[tuple[str, str, float]] = [
         r"(?=[ \t]*(?:$|\n|,|;|(?:Apt|Suite|Unit|Flat|Ste)\b|\.(?:\s|$)))",
         0.6,
     ),
+    # "136 Filadelfeos Str.", "808 Kálmán Imre u. 12.": number, name, a street word after it.
+    (
+        "number_name_suffix",
+        rf"(?<![\p{{L}}\d.,/:-])(?P<id>{_LEAD}\d{{1,6}}[A-Za-z]?[ \t]+(?:{_WORD}[ \t]+){{1,4}}"
+        rf"(?i:{SUFFIX_STREET_WORDS})(?<=[\p{{L}}.])(?:[ \t]+{_HOUSE})?)(?![\p{{L}}\d])",
+        0.65,
+    ),
+    # "0912 P.O. Box 287", "po box 12": a post box starts an address block like a street.
+    (
+        "po_box",
+        rf"(?<![\p{{L}}\d])(?P<id>{_LEAD}(?i:p\.?[ \t]?o\.?[ \t]*box)[ \t]+\d{{1,6}})(?![\p{{L}}\d])",
+        0.8,
+    ),
+    # US military mail, any case: "PSC 1234, Box 5678", "CMR 450 Box 19", or "Unit 4526 Box
+    # 0671" followed by its "APO/FPO/DPO AA/AE/AP 09xxx" line; or that line alone.
+    (
+        "military",
+        r"(?<![\p{L}\d])(?P<id>(?i:(?:psc|unit|cmr)[ \t]+\d{3,5},?[ \t]+box[ \t]+\d{2,5}"
+        r"(?:[ \t]*[,\n][ \t]*|[ \t]+)(?:apo|fpo|dpo)[ \t]+a[aep][ \t]+\d{5}|"
+        r"(?:psc|cmr)[ \t]+\d{3,5},?[ \t]+box[ \t]+\d{2,5}|(?:apo|fpo|dpo)[ \t]+a[aep][ \t]+\d{5}))"
+        r"(?![\p{L}\d])",
+        0.85,
+    ),
     # After an address context: "lives on Peter Zuidhove 188", "address is Bygget 64".
     (
         "context_street",
         r"(?i:(?:lives?|living|lived|reside[sd]?|residing|located|situated|based|moved|stay(?:s|ing)?)"
         r"\s+(?:on|at|in|to)|address(?:\s+is)?\s*:?|deliver(?:ed|y)?\s+to|sent\s+to|ship(?:ped)?\s+to|"
         r"drops?\s+you\s+off\s+at|meet\s+(?:me|you)\s+at|corner\s+of|is\s+(?:at|on))[ \t]+"
-        rf"(?P<id>{_LEAD}(?:{_WORD}[ \t]+){{1,4}}{_HOUSE})(?![\p{{L}}\d])",
+        rf"(?P<id>{_LEAD}{_WORD}(?:[ \t]+{_ANYWORD}){{0,3}}[ \t]+{_HOUSE})(?![\p{{L}}\d])",
         0.6,
     ),
+    # "the corner of Maple Avenue and 5th Street", "intersection of ul. Cicha 86 and Oak
+    # Trail": the whole description names the place, so it is one finding.
+    (
+        "intersection",
+        r"(?P<id>(?i:(?:the[ \t]+)?(?:corner|intersection|junction)[ \t]+of)[ \t]+"
+        # the first side starts like a street: a number, a capital or a street word
+        rf"(?=\d|\p{{Lu}}|(?i:{PREFIX_STREET_WORDS})[ \t])"
+        r"(?:[\p{L}\d][\p{L}\p{M}\d'’./-]*[ \t]+){1,6}?(?:and|&)[ \t]+"
+        rf"(?:{_WORD}|\d{{1,5}}(?:st|nd|rd|th)?\.?)"
+        rf"(?:[ \t]+(?:{_WORD}|(?:{_PARTICLES})(?![\p{{L}}])|\d{{1,5}}\.?)){{0,4}})"
+        r"(?![\p{L}\d])",
+        0.65,
+    ),
 ]
+# Patterns whose own words ("Unit", "Box") are clinical heads elsewhere, or that need no number.
+_NO_HEAD_CHECK = frozenset({"po_box", "military", "intersection"})
+_NO_NUMBER_NEEDED = frozenset({"intersection"})
 
 _UNIT_RX = (
     r"(?:Apt|APT|Apartment|Suite|SUITE|Ste|Unit|UNIT|Flat|FLAT|Box|BOX|apt|suite)\.?[ \t]*#?[ \t]*\d{1,5}[A-Za-z]?"
@@ -128,11 +170,14 @@ _POSTCODE = (
     r"(?:\d{5}(?:-\d{3,4})?|\d{4}(?:[ \t]?[A-Z]{2})?|\d{3}[ \t]\d{2}|\d{2}-\d{3}|"
     r"[A-Z]{1,2}\d[A-Z\d]?[ \t]?\d[A-Z]{2}|[A-Z]\d[A-Z][ \t]?\d[A-Z]\d)"
 )
-_PLACE_WORD = rf"(?:{_WORD}|\p{{Lu}}{{2,}}|(?:{_PARTICLES})(?![\p{{L}}]))"
+_PLACE_WORD = rf"(?:{_WORD}(?!\d)|\p{{Lu}}{{2,}}|(?:{_PARTICLES})(?![\p{{L}}]))"
 # A place name: up to five words, particles allowed inside, a bracketed gloss at the end.
 _PLACE = rf"{_PLACE_WORD}(?:[ \t]+(?:{_PLACE_WORD}|\([^()\n]{{1,30}}\))){{0,4}}"
 _SEP = r"(?:[ \t]*,[ \t]*|[ \t]+|\.[ \t]+(?=(?i:apt|suite|unit|flat|ste)\b))"
-_ITEM = rf"(?:{_UNIT_RX}|{_POSTCODE}(?![\w-])|{_PLACE}|\b[A-Z]{{2,3}}\b)"
+# A region slot between a town and its postcode, in any case or as a number: "Kaster, vwv
+# 04494", "Nicosia, 13 44939" (a lower-case word is taken only when a postcode follows).
+_SLOT = rf"(?:\p{{Ll}}{{2,3}}|\d{{1,2}})(?=[ \t]*,?[ \t]*\n?[ \t]*{_POSTCODE}(?![\w-]))"
+_ITEM = rf"(?:{_UNIT_RX}|{_POSTCODE}(?![\w-])|{_SLOT}|(?:(?:St|Ste|Mt)\.?[ \t]+)?{_PLACE}|\b[A-Z]{{2,3}}\b)"
 # One element of an address after its street: ", Apt. 641", ", Grubbenvorst", ", CO", " 64677".
 _TAIL_ITEM = regex.compile(rf"\G{_SEP}{_ITEM}")
 _FIRST_ITEM = regex.compile(rf"\G(?:,[ \t]*)?{_ITEM}")
@@ -151,11 +196,6 @@ _STOP_WORDS = (
     | _NOT_NAME_WORDS
     | _GENERIC_FACILITY_WORDS
 )
-_US_STATE = regex.compile(
-    r"AL|AK|AZ|AR|CA|CO|CT|DE|DC|FL|GA|HI|ID|IL|IN|IA|KS|KY|LA|ME|MD|MA|MI|MN|MS|MO|MT|NE|"
-    r"NV|NH|NJ|NM|NY|NC|ND|OH|OK|OR|PA|RI|SC|SD|TN|TX|UT|VT|VA|WA|WV|WI|WY|PR|GU|VI"
-)
-_ZIP_AHEAD = regex.compile(r"\.?,?[ \t]+\d{5}(?:-\d{4})?(?!\d)")
 _PREFIX_RX = regex.compile(r"[^\p{L}\p{N}(,]*")
 _POSTCODE_TAIL = regex.compile(rf"(?<![\w-]){_POSTCODE}$")
 
@@ -213,24 +253,33 @@ class InternationalAddressRecognizer(LocalRecognizer):
     def analyze(
         self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None
     ) -> list[RecognizerResult]:
-        """Find street lines, then extend each over the address lines that follow it."""
+        """Find street lines, then extend each into its whole address block."""
         out: list[RecognizerResult] = []
-        seen_end = -1
+        tails: dict[int, list[tuple[int, int]]] = {}  # several patterns often end at one place
         for name, rx, score in self._patterns:
             for m in rx.finditer(text):
                 start, end = m.span("id")
-                end = _cut_at_prose(text, start, end)
+                if name not in _NO_HEAD_CHECK:
+                    end = _cut_at_prose(text, start, end)
                 span = text[start:end]
                 # A street line carries a house number ("Rue de Virton" alone is a street,
                 # not an address); clinical heads ("Ward 7", "Stage 3") are never streets.
-                if _is_clinical_head(span) or not any(c.isdigit() for c in span):
+                if name not in _NO_HEAD_CHECK and _is_clinical_head(span):
                     continue
+                if name not in _NO_NUMBER_NEEDED and not any(c.isdigit() for c in span):
+                    continue
+                if _DATE_IN_SPAN.search(span):
+                    continue  # "on 3 March 2023": number, month name, year is a date
                 while end > start and text[end - 1] in " \t,.":
                     end -= 1
-                out.append(self._result(start, end, score, name))
-                if end > seen_end:
-                    out.extend(self._extend(text, end, score))
-                    seen_end = end
+                end = _keep_number_dot(text, end)
+                if _ABBREVIATION_END.search(text, start, end) and text[end : end + 1] == ".":
+                    end += 1  # "Andreou Str.", "Kossuth u.": the dot belongs to the street word
+                start = _and_street_start(text, start)
+                if end not in tails:
+                    tails[end] = self._extend(text, end)
+                items = [(start, end), *tails[end]]
+                out += self._emit(text, items, score, name)
         return out
 
     @staticmethod
@@ -254,44 +303,42 @@ class InternationalAddressRecognizer(LocalRecognizer):
         return items
 
     def _emit(self, text: str, items: list[tuple[int, int]], score: float, pattern: str) -> list[RecognizerResult]:
-        """One finding per element, typed: unit -> ADDRESS, postcode -> ZIP, place -> LOCATION.
+        """Findings for a block: the street (first item) and its neighbours become one ADDRESS.
 
-        A US state code right before a ZIP is left alone: Safe Harbor permits the state.
+        Elements separated only by spaces, line breaks and commas are one finding, so no
+        comma, region code or line of the block is left between placeholders. Elements
+        cut off from the street (by a quoting prefix such as "> ") are typed on their own:
+        unit -> ADDRESS, postcode -> ZIP, place -> LOCATION. A state code inside a block
+        goes with it (Safe Harbor would permit a US state, but "[ADDRESS], IL [ZIP]" keeps
+        nothing useful and the code is often not a US state at all).
         """
         typed: list[tuple[int, int, str]] = []
-        for s, e in items:
+        for k, (s, e) in enumerate(items):
             value = text[s:e]
-            if regex.fullmatch(_UNIT_RX, value):
+            if k == 0 or regex.fullmatch(_UNIT_RX, value):
                 kind = "ADDRESS"
             elif regex.fullmatch(_POSTCODE, value):
                 kind = "ZIP"
-            elif _US_STATE.fullmatch(value) and _ZIP_AHEAD.match(text, e):
-                typed.append((s, e, "KEEP"))
-                continue
             else:
                 kind = "LOCATION"
             typed.append((s, e, kind))
-        # Neighbours separated only by ", " become one finding, so no comma is left
-        # standing between two placeholders ("[ADDRESS], [LOCATION]").
         groups: list[list[tuple[int, int, str]]] = []
         for item in typed:
             last = groups[-1][-1] if groups else None
-            if last and "KEEP" not in (item[2], last[2]) and not text[last[1] : item[0]].strip(" \t,."):
+            if last and _BLOCK_GAP.fullmatch(text, last[1], item[0]):
                 groups[-1].append(item)
             else:
                 groups.append([item])
         out = []
-        for g in groups:
-            if g[0][2] == "KEEP":
-                continue
+        for k, g in enumerate(groups):
             kind = g[0][2] if len(g) == 1 else "ADDRESS"
-            out.append(self._result(g[0][0], g[-1][1], score, pattern, kind))
+            out.append(self._result(g[0][0], g[-1][1], score if k == 0 else score * 0.9, pattern, kind))
         return out
 
-    def _extend(self, text: str, end: int, score: float) -> list[RecognizerResult]:
-        """Findings for the unit/place/postcode elements after a street line ending at ``end``."""
+    def _extend(self, text: str, end: int) -> list[tuple[int, int]]:
+        """Spans of the unit/place/postcode elements after a street line ending at ``end``."""
         items = self._scan(text, end, first=False)  # same line: ", Apt. 641, Grubbenvorst, ..."
-        out = self._emit(text, items, score * 0.9, "address_tail")
+        out = list(items)
         pos = max([end, *(e for _, e in items)])
         line_end = text.find("\n", pos)
         if line_end < 0 or text[pos:line_end].strip(" \t.,"):
@@ -318,7 +365,7 @@ class InternationalAddressRecognizer(LocalRecognizer):
                 break
             if blank and not _POSTCODE_TAIL.search(text[body:found]):
                 break  # after a blank line only "Spain 61709" still belongs to the block
-            out += self._emit(text, items, score * 0.9, "address_block_line")
+            out += items
             taken += 1
             blank = 0
             if text[found:stop].strip(" \t.,"):
@@ -327,17 +374,80 @@ class InternationalAddressRecognizer(LocalRecognizer):
         return out
 
 
+_MONTH = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)(?:[a-z]*)\.?"
+_DATE_IN_SPAN = regex.compile(
+    rf"(?i)(?<![\p{{L}}\d])(?:\d{{1,2}}(?:st|nd|rd|th)?[ \t]+(?:of[ \t]+)?{_MONTH}[ \t]+\d{{2,4}}|"
+    rf"{_MONTH}[ \t]+\d{{1,2}}(?:st|nd|rd|th)?,?[ \t]+\d{{4}})(?![\p{{L}}\d])"
+)
+# What may separate two elements of one block finding: spaces, line breaks, commas.
+_BLOCK_GAP = regex.compile(r"[ \t]*(?:[,\n][ \t]*)*")
+_NUMBER_DOT = regex.compile(r"\.(?=[ \t]*\n|[ \t]+(?i:apt|apartment|suite|ste|unit|flat)\b)")
+# "Anna and Hersnapvej 75", "Oak and 5th Street": a named corner before a street line, at
+# the start of a line, after a colon, or after a preposition of place.
+_AND_BEFORE = regex.compile(
+    r"(?:^|[:>]|\b(?i:to|at|on|in|is|of))[ \t]+((?:\p{Lu}[\p{L}\p{M}'’-]*[ \t]+){1,2}(?:and|&)[ \t]+)$|"
+    r"^((?:\p{Lu}[\p{L}\p{M}'’-]*[ \t]+){1,2}(?:and|&)[ \t]+)$"
+)
+
+
+_NAME_BEFORE_NUMBER = regex.compile(
+    r"(?:^[^\p{L}\p{N}\n]*|(?:[:]|\b(?i:to|at|in|on|is))[ \t]+)(\p{Lu}[\p{L}\p{M}'’-]{2,})[ \t]+$"
+)
+
+
+_ABBREVIATION_END = regex.compile(r"(?<![\p{L}])(?i:str|st|u|krt|rkp|ave|av|rd|blvd|avda|pl|ul|al|os)$")
+
+
+def _keep_number_dot(text: str, end: int) -> int:
+    """Keep the dot of a house number written "13." (Hungarian, Czech) inside a block."""
+    if end and text[end - 1].isdigit() and _NUMBER_DOT.match(text, end):
+        return end + 1
+    return end
+
+
+def _and_street_start(text: str, start: int) -> int:
+    """Move ``start`` back over "Name and " or a name written before the house number.
+
+    "Karl and Gartenstrasse 9" is one side of a corner; "Lindholm 12 Harbour Road" names the
+    building before its street. Only at the start of a line or after a preposition of place.
+    """
+    line_start = text.rfind("\n", 0, start) + 1
+    m = _AND_BEFORE.search(text, line_start, start)
+    if not m:
+        w = _NAME_BEFORE_NUMBER.search(text, line_start, start) if text[start : start + 1].isdigit() else None
+        if w and not _has_stop_word(w.group(1)) and w.group(1).lower() not in _CLINICAL_HEADS:
+            return w.start(1)
+        return start
+    group = 1 if m.group(1) else 2
+    if _has_stop_word(m.group(group).rsplit(None, 1)[0]):
+        return start
+    return m.start(group)
+
+
 _LOWER_STOP = (frozenset(STOP_WORDS) - frozenset(_PARTICLES.split("|"))) | {"street", "road", "st", "avenue"}
 
 
 def _cut_at_prose(text: str, start: int, end: int) -> int:
     """End the street before the first lower-case English word ("... St. the first three")."""
+    lead = True  # "33 avenue de Provence": the street word after the numbers stays
     for w in regex.finditer(r"\S+", text[start:end]):
         word = w.group()
+        if lead and not word[0].isdigit():
+            lead = False
+            continue
         if w.start() and word[0].islower() and word.strip(".,").lower() in _LOWER_STOP:
             return start + w.start()
     return end
 
 
+# Capitalised heads of place names that are stop words on their own ("New Zealand",
+# "Upper Austria", "St Georges"); dropped before the stop-word test when a name follows.
+_SAINT = regex.compile(
+    r"\b(?:St|Ste|Mt|New|NEW|Upper|UPPER|Lower|LOWER|North|NORTH|South|SOUTH|East|EAST|West|WEST|"
+    r"Great|Little|Old|Port|Mount|Fort|San|Santa|Saint)\.?[ \t]+(?=\p{Lu})"
+)
+
+
 def _has_stop_word(piece: str) -> bool:
+    piece = _SAINT.sub("", piece)  # "St Georges" is a place, "St" alone a street word
     return any(w in _STOP_WORDS for w in _words(piece)) and not regex.match(rf"[ \t,.]*{_UNIT_RX}", piece)

@@ -46,7 +46,7 @@ from presidio_anonymizer.entities import RecognizerResult as AnonymizerResult
 
 from workbench.deid.addresses import InternationalAddressRecognizer
 from workbench.deid.dates import find_dates, shift_date_text
-from workbench.deid.names import GivenNameRecognizer
+from workbench.deid.names import GivenNameRecognizer, name_gazetteer
 from workbench.deid.recognizers import _GENERIC_FACILITY_WORDS, CLINICAL_RECOGNIZERS
 
 logger = logging.getLogger(__name__)
@@ -608,14 +608,17 @@ _DRUG_SUFFIX = regex.compile(
     r"tinib|ximab|zumab|umab)$"
 )
 # Job titles the NER tags as people ("Consultant Diabetologist").
-_ROLE_WORD = regex.compile(r"(?i)^(?:consultant|registrar|specialist|nurse|doctor|\w+(?:ologist|ician|iatrist|ist))$")
+# (Nordic surnames ending -qvist/-kvist, "Lindqvist", are not job titles.)
+_ROLE_WORD = regex.compile(
+    r"(?i)^(?:consultant|registrar|specialist|nurse|doctor|\w+(?:ologist|ician|iatrist|(?<!qv|kv)ist))$"
+)
 _HOSPITAL_WORDS = regex.compile(
     r"(?i)\b(?:hospital|infirmary|clinic|medical\s+cent(?:er|re)|health|healthcare|hospice|"
     r"surgery|practice|trust|ward|cancer\s+(?:cent(?:er|re)|institute)|nursing\s+home|"
     r"care\s+home|medical\s+group|university\s+hospitals?)\b"
 )
 _STREET_END = regex.compile(
-    r"(?i)\b(?:street|st|avenue|ave|road|rd|lane|ln|drive|boulevard|blvd|court|ct|place|"
+    r"(?i)\b(?:street|st|str|avenue|ave|road|rd|lane|ln|drive|boulevard|blvd|court|ct|place|"
     r"way|terrace|close|crescent|parkway|circle|highway|square)\.?$"
 )
 _REAL_DATE = regex.compile(
@@ -685,7 +688,8 @@ def _trim(text: str, start: int, end: int, kind: str) -> tuple[int, int]:
         start = _strip_generic_facility_words(text, start, end)
     if kind in ("NAME", "LOCATION", "HOSPITAL", "ADDRESS") and end > start and text[end - 1] == ".":
         word = text[start:end].split()[-1]
-        if len(word) > 2 and not _STREET_END.search(word):  # keep "J." and "St."
+        # keep "J.", "St." and a house number written "13." inside an address block
+        if len(word) > 2 and not _STREET_END.search(word) and not (kind == "ADDRESS" and word[-2].isdigit()):
             end -= 1
     return start, end
 
@@ -728,6 +732,8 @@ def _canonical(result: RecognizerResult, text: str, recognizer: str) -> str | No
 
 _GAZETTEER_RECOGNIZER = "GivenNameRecognizer"
 _PLACE_TYPES = {"ADDRESS", "ZIP", "LOCATION"}
+# Between two elements of one address block: spaces, commas and at most two line breaks.
+_BLOCK_GAP = regex.compile(r"[ \t]*(?:[,\n][ \t]*){0,3}")
 
 
 def _source_rank(recognizer: str) -> int:
@@ -784,6 +790,35 @@ def _resolve(findings: list[Finding], text: str) -> list[Finding]:
             nxt is not None and nxt.type in _PLACE_TYPES and _NAME_GAP.fullmatch(text[f.end : nxt.start])
         ):
             out[i] = Finding("LOCATION", f.start, f.end, f.score, f.recognizer)
+    # An address block found in pieces by several recognizers ("12 Oak Street" / "Apt 4" /
+    # "Springfield" / "62704") is one address: join neighbours separated only by spaces,
+    # commas and line breaks, so no comma or region code is left between placeholders. A
+    # name the NER sees inside such a block ("Porto Alegre") is a place.
+    for i in range(1, len(out) - 1):
+        f, prev, nxt = out[i], out[i - 1], out[i + 1]
+        if (
+            f.type == "NAME"
+            and prev.type in _PLACE_TYPES
+            and nxt.type in _PLACE_TYPES
+            and "ADDRESS" in (prev.type, nxt.type)
+            and _BLOCK_GAP.fullmatch(text, prev.end, f.start)
+            and _BLOCK_GAP.fullmatch(text, f.end, nxt.start)
+        ):
+            out[i] = Finding("LOCATION", f.start, f.end, f.score, f.recognizer)
+    blocks: list[Finding] = []
+    for f in out:
+        prev = blocks[-1] if blocks else None
+        if (
+            prev is not None
+            and prev.type in _PLACE_TYPES
+            and f.type in _PLACE_TYPES
+            and "ADDRESS" in (prev.type, f.type)
+            and _BLOCK_GAP.fullmatch(text, prev.end, f.start)
+        ):
+            blocks[-1] = Finding("ADDRESS", prev.start, f.end, max(prev.score, f.score), prev.recognizer)
+        else:
+            blocks.append(f)
+    out = blocks
     # "HUGHES, Kevin" found as two names is one name: join so the comma does not survive
     # between two placeholders.
     merged: list[Finding] = []
@@ -794,6 +829,130 @@ def _resolve(findings: list[Finding], text: str) -> list[Finding]:
         else:
             merged.append(f)
     return merged
+
+
+_LIST_WORD = r"[\p{L}\p{M}][\p{L}\p{M}'’-]*"
+_MONTHS_AND_LABELS = frozenset(
+    """january february march april may june july august september october november december
+    monday tuesday wednesday thursday friday saturday sunday tel phone mobile fax email desk
+    office home work address name date dob mrn nhs re dear""".split()
+)
+# "Morrison, Rogers and Torres", "leonti, terrence, pamela and brian": up to 12 single words.
+_WORD_LIST = regex.compile(
+    rf"(?<![\p{{L}}\p{{M}}'’-]){_LIST_WORD}(?=[ \t]*,|[ \t]+(?:and|&)[ \t])"
+    rf"(?:[ \t]*,[ \t]*{_LIST_WORD}){{0,10}},?[ \t]+(?:and|&)[ \t]+{_LIST_WORD}"
+    r"(?![\p{L}\p{M}'’-])"
+)
+
+
+# A line that is only a name: capitalised words and initials ("Duqyaha Karataev", "Ana M. Ruiz").
+_NAME_LINE = regex.compile(r"[ \t>]*((?:\p{Lu}[\p{L}\p{M}'’-]*\.?[ \t]+){0,3}\p{Lu}[\p{L}\p{M}'’-]+)[ \t]*")
+# Dialogue or chat labels at the start of a line ("Destiny: Remember me").
+_LINE_LABEL = regex.compile(r"(?m)^[ \t>]*(\p{Lu}[\p{L}\p{M}'’-]+)[ \t]*:")
+_INITIAL_END = regex.compile(r"(?:^|[ \t])\p{Lu}\.?$")
+_NEXT_WORD = regex.compile(r"[ \t]([\p{L}\p{M}][\p{L}\p{M}'’-]*)")
+
+
+def _name_like(
+    words: list[str], given: frozenset[str], family: frozenset[str], common: frozenset[str], *, listed: bool
+) -> bool:
+    """Whether capitalised words can be a person's name.
+
+    None may be a common, clinical or facility word; when ``listed``, one must be a listed
+    given name or surname.
+    """
+    bare = [w.strip(".'’").lower() for w in words]
+    if any(len(b) > 1 and (b in common or _is_clinical_term(b, person=True)) for b in bare):
+        return False
+    if _HOSPITAL_WORDS.search(" ".join(bare)) or any(b in _GENERIC_FACILITY_WORDS for b in bare):
+        return False
+    return not listed or any(b in given or b in family for b in bare)
+
+
+def _complete_names(findings: list[Finding], text: str) -> list[Finding]:
+    """Names the recognizers found only in part, completed from their neighbours.
+
+    * the line right above an address block, when it holds only a name (an envelope);
+    * a surname after a name that ends in an initial ("Brad L Key"), or a listed surname
+      after a name in lower-case text ("monika zilkova");
+    * dialogue labels: when one line label ("Ella:") is a name, the other labels that are
+      listed given names are names too ("Destiny:");
+    * lists of single words (``_complete_name_lists``).
+    """
+    given, family, common = name_gazetteer()
+    added: list[Finding] = []
+
+    def free(s: int, e: int) -> bool:
+        return not any(f.start < e and s < f.end for f in (*findings, *added))
+
+    for f in findings:
+        if f.type == "ADDRESS":
+            line_start = text.rfind("\n", 0, f.start) + 1
+            if text[line_start : f.start].strip(" \t>"):
+                continue
+            prev_end = line_start - 1
+            while prev_end > 0 and text[prev_end - 1] == "\n":
+                prev_end -= 1  # one blank line may separate the name from the address
+            prev_start = text.rfind("\n", 0, prev_end) + 1
+            m = _NAME_LINE.fullmatch(text, prev_start, prev_end) if prev_end > 0 else None
+            words = m.group(1).split() if m else []
+            if m and free(m.start(1), m.end(1)) and _name_like(words, given, family, common, listed=len(words) < 2):
+                added.append(Finding("NAME", m.start(1), m.end(1), 0.5, "NameCompletion"))
+        elif f.type == "NAME":
+            nxt = _NEXT_WORD.match(text, f.end)
+            if not nxt:
+                continue
+            word = nxt.group(1)
+            bare = word.lower()
+            if _is_clinical_term(word, person=True) or bare in _MONTHS_AND_LABELS:
+                continue
+            after_initial = _INITIAL_END.search(text[f.start : f.end]) and word[0].isupper() and not word.isupper()
+            lower_surname = text[f.start].islower() and word.islower() and bare in family and bare not in common
+            if (after_initial or lower_surname) and free(nxt.start(1), nxt.end(1)):
+                added.append(Finding("NAME", nxt.start(1), nxt.end(1), 0.5, "NameCompletion"))
+    labels = list(_LINE_LABEL.finditer(text))
+    if len(labels) >= 2:
+        names = [f for f in findings if f.type == "NAME"]
+        if any(any(n.start <= lb.start(1) and lb.end(1) <= n.end for n in names) for lb in labels):
+            for lb in labels:
+                bare = lb.group(1).lower()
+                if bare in given and not _is_clinical_term(bare) and bare not in _MONTHS_AND_LABELS:
+                    if free(lb.start(1), lb.end(1)):
+                        added.append(Finding("NAME", lb.start(1), lb.end(1), 0.5, "NameCompletion"))
+    out = _resolve([*findings, *added], text) if added else findings
+    return _complete_name_lists(out, text)
+
+
+def _complete_name_lists(findings: list[Finding], text: str) -> list[Finding]:
+    """In a list of single words where at least half are names, the others are names too.
+
+    The NER often tags every name of "Morrison, Rogers and Torres" but one. A word joins
+    only if it is written like the names found (capitalised, or all lower case in a lower-
+    case list) and is not a common English word, a clinical term or a drug; in a pair
+    ("X and Y") it must also be a listed given name or surname.
+    """
+    names = [f for f in findings if f.type == "NAME"]
+    if not names:
+        return findings
+    given, family, common = name_gazetteer()
+    added: list[Finding] = []
+    for m in _WORD_LIST.finditer(text):
+        items = [w for w in regex.finditer(_LIST_WORD, m.group()) if w.group().lower() not in ("and",)]
+        spans = [(m.start() + w.start(), m.start() + w.end()) for w in items]
+        named = [any(f.start <= s and e <= f.end for f in names) for s, e in spans]
+        if sum(named) * 2 < len(spans) or all(named):
+            continue
+        lower = all(text[s].islower() for (s, _), ok in zip(spans, named, strict=True) if ok)
+        for (s, e), ok in zip(spans, named, strict=True):
+            word = text[s:e]
+            if ok or any(f.start < e and s < f.end for f in findings):
+                continue
+            if (word[0].islower() != lower) or word.lower() in common or _is_clinical_term(word, person=True):
+                continue
+            if len(spans) == 2 and word.lower() not in given and word.lower() not in family:
+                continue  # "Wisdom and Discipline": a pair needs a listed name
+            added.append(Finding("NAME", s, e, 0.5, "NameListCompletion"))
+    return _resolve([*findings, *added], text) if added else findings
 
 
 # ----------------------------------------------------------------------------- engine
@@ -873,7 +1032,7 @@ class TextDeidentifier:
                 if end <= start:
                     continue
                 findings.append(Finding(kind, start, end, float(r.score), recognizer))
-        return _resolve(findings, text)
+        return _complete_names(_resolve(findings, text), text)
 
     # -- anonymisation -------------------------------------------------------------------
     def _is_birth_date(self, text: str, f: Finding, known: KnownIdentifiers | None) -> bool:

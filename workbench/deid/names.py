@@ -92,9 +92,15 @@ def name_gazetteer() -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
             provider = importlib.import_module(f"{person.__name__}.{info.name}").Provider
         except (ImportError, AttributeError):
             continue
-        for attr in ("first_names", "first_names_male", "first_names_female", "first_names_nonbinary"):
-            given.update(n.lower() for n in _values(getattr(provider, attr, None)))
-        family.update(n.lower() for n in _values(getattr(provider, "last_names", None)))
+        # Every list a locale ships ("first_names_female_islamic", "last_names_male",
+        # "first_romanized_names", ...): gendered surnames matter in Slavic languages.
+        for attr in dir(provider):
+            if attr.startswith(("first_name", "first_romanized_name", "middle_name")) and "pair" not in attr:
+                given.update(n.lower() for n in _values(getattr(provider, attr, None)))
+            elif ("last_name" in attr or "last_romanized_name" in attr) and "pair" not in attr:
+                family.update(n.lower() for n in _values(getattr(provider, attr, None)))
+        given.discard("")
+        family.discard("")
     common = (
         frozenset(STOP_WORDS)
         | frozenset(w.lower() for w in lorem.Provider.word_list)
@@ -107,6 +113,22 @@ def name_gazetteer() -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
 
 
 _TOKEN = regex.compile(r"[\p{L}\p{M}][\p{L}\p{M}'’-]*\.?")
+# "last name is Nyberg", "Surname: Ovsyannikova", "Name:  hyuuma t. maida": whatever follows
+# such a label on its line is a name, listed or not (up to four words and initials).
+_NAME_LABEL = regex.compile(
+    r"(?i)(?<!(?:drug|brand|generic|product|file|user|company|business|street|trade|domain|host|"
+    r"code|test|study|project|team|ward|unit|device|model|account|club|band|song|book|film|pet)[ \t])"
+    r"\b(?:(?:first|last|given|family|middle|maiden|birth|full|sur)[ \t]*name|name)"
+    r"(?:[ \t]+(?:is|was))?[ \t]*(?::|\?|-|(?<=is|was))[ \t]*"
+    r"(?P<name>[\p{L}\p{M}][\p{L}\p{M}'’-]*\.?(?:[ \t]{1,2}[\p{L}\p{M}][\p{L}\p{M}'’-]*\.?){0,3})"
+)
+# A listed surname on its own is a person next to a verb of saying or a credit ("says
+# Bergqvist", "Bergqvist said", "directed by Torpy").
+_SAY = r"says|said|asks|asked|replies|replied|writes|wrote|adds|added"
+_SURNAME_CONTEXT = regex.compile(
+    rf"(?i:\b(?:{_SAY}|by|featuring|starring)[ \t]+)(?P<a>\p{{Lu}}[\p{{L}}\p{{M}}'’-]+)|"
+    rf"(?<![\p{{L}}\p{{M}}'’-])(?P<b>\p{{Lu}}[\p{{L}}\p{{M}}'’-]+)(?=[ \t]+(?i:{_SAY})\b)"
+)
 _CONTEXT_LOWER = regex.compile(r"(?i)(?:my\s+name\s+is|name\s+is|call\s+me|called|named|i\s+am|i'm)[ \t]+$")
 
 
@@ -172,6 +194,41 @@ class GivenNameRecognizer(LocalRecognizer):
             if not _EPONYM_AFTER.match(text[end : end + 40]):
                 out.append(self._result(start, end, "given_name" if not lower_text else "given_name_lower"))
             i = j + 1
+        out += self._labelled(text)
+        out += self._surnames(text)
+        return out
+
+    def _labelled(self, text: str) -> list[RecognizerResult]:
+        """Words after a name label ("maiden name is ...", "Surname: ..."), cut at a common word."""
+        out = []
+        for m in _NAME_LABEL.finditer(text):
+            words = list(regex.finditer(r"\S+", m.group("name")))
+            keep = []
+            for w in words:
+                bare = w.group().strip(".,'’").lower()
+                if bare in self.common and bare not in self.given and bare not in self.family:
+                    break
+                keep.append(w)
+            if keep:
+                base = m.start("name")
+                end = base + keep[-1].end()
+                if text[end - 1] == "." and len(keep[-1].group()) > 2:
+                    end -= 1
+                out.append(self._result(base + keep[0].start(), end, "name_label"))
+        return out
+
+    def _surnames(self, text: str) -> list[RecognizerResult]:
+        """Listed surnames next to a verb of saying or a credit ("says Lindqvist")."""
+        out = []
+        for m in _SURNAME_CONTEXT.finditer(text):
+            group = "a" if m.group("a") else "b"
+            word = m.group(group)
+            bare = word.lower()
+            if word.isupper() or bare not in self.family or bare in self.common:
+                continue
+            end = m.end(group)
+            if not _EPONYM_AFTER.match(text[end : end + 40]):
+                out.append(self._result(m.start(group), end, "surname_context"))
         return out
 
     def _continues(self, text: str, prev: regex.Match[str], nxt: regex.Match[str], lower_text: bool) -> bool:
@@ -179,6 +236,8 @@ class GivenNameRecognizer(LocalRecognizer):
         gap = text[prev.end() : nxt.start()]
         if gap not in (" ", "  ") or len(nxt.group()) > 20:
             return False
+        if prev.group().endswith(".") and len(prev.group().strip(".'’")) > 1:
+            return False  # "Kate M Begum. What": a full stop after a word ends the name
         w = nxt.group()
         bare = w.strip(".'’").lower()
         if bare in self.common and len(bare) > 1:
