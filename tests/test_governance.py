@@ -228,3 +228,16 @@ def test_when_data_are_older_than_the_retention_age_then_they_are_purged(seeded_
         live = s.scalar(select(func.count()).select_from(Patient).where(Patient.erased_at.is_(None)))
         assert s.scalar(select(func.count()).select_from(Note)) == 0
     assert live == 0 and len(purged) > 0
+
+
+def test_when_consent_changes_then_the_latest_row_per_purpose_is_in_force(seeded_wb):
+    from workbench.governance.consent import patient_consents
+
+    pseudonym = _first_patient(seeded_wb)
+    officer = Actor("privacy", Role.PRIVACY_OFFICER)
+    with seeded_wb.read() as s:
+        before = patient_consents(s, pseudonym)
+    set_consent(seeded_wb, officer, pseudonym, "model_training", not before["model_training"])
+    with seeded_wb.read() as s:
+        after = patient_consents(s, pseudonym)
+    assert after == before | {"model_training": not before["model_training"]}

@@ -43,7 +43,7 @@ def patient_consents(session: Session, pseudonym: str) -> dict[str, bool]:
         .where(Consent.patient_id == patient.id)
         .order_by(Consent.recorded_at, Consent.id)
     )
-    state = dict(rows.tuples())
+    state = {purpose: granted for purpose, granted in rows}
     return {purpose: state.get(purpose, False) for purpose in PURPOSES}
 
 
