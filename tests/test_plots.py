@@ -370,7 +370,15 @@ def saved_run(tmp_path_factory):
 
 @pytest.mark.sampling
 @pytest.mark.slow
-def test_when_a_saved_run_is_loaded_then_diagnostic_plots_are_plotly_figures(saved_run):
+def test_when_a_saved_run_is_loaded_then_diagnostic_plots_are_plotly_figures(saved_run, monkeypatch):
+    import plotly.io as pio
+
+    # Inside a Streamlit server the default template is Streamlit's, as after st.plotly_chart.
+    from streamlit.elements.lib.streamlit_plotly_theme import configure_streamlit_plotly_theme
+
+    monkeypatch.setattr(pio.templates, "default", pio.templates.default)  # restored after the test
+    configure_streamlit_plotly_theme()
+    assert pio.templates.default == "streamlit"
     model, _ = saved_run
     unreliable = "unreliable" if not model.diagnostics.passed else None
     for fn in (plots.plot_trace, plots.plot_rank, plots.plot_ess):

@@ -905,7 +905,14 @@ def _arviz_figure(
     plot: Any, idata: Any, var_names: Sequence[str] | None, title: str, status: Status, **kw: Any
 ) -> go.Figure:
     names = list(var_names) if var_names else default_var_names(idata)
-    pc = plot(idata, var_names=names, backend="plotly", **kw)
+    # ArviZ reads its colour cycle from Plotly's default template; inside a Streamlit server that is
+    # Streamlit's own template, whose colours ArviZ cannot parse. Draw with the white template.
+    chosen = pio.templates.default
+    pio.templates.default = "plotly_white"
+    try:
+        pc = plot(idata, var_names=names, backend="plotly", **kw)
+    finally:
+        pio.templates.default = chosen
     fig = pc.viz["figure"].item()
     fig.update_layout(title={"text": title, "x": 0.0, "xanchor": "left"}, font={"size": FONT_SIZE - 2})
     return add_status_banner(fig, _statuses(status))
