@@ -27,13 +27,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from workbench.demo import COVARIATES, generate_cohort
 from workbench.models import EffectData
 from workbench.models.bcf import BCFModel
 from workbench.models.data import Design
 from workbench.models.hierarchical import HierarchicalEffectModel
+from workbench.testing import DEMO_ALTERNATIVES, demo_effect_data
 
-ALTS = ("dpp4i", "glp1ra", "sglt2i", "basal_insulin")
+ALTS = DEMO_ALTERNATIVES
 RESULTS: dict[str, Any] = {}
 
 
@@ -43,18 +43,8 @@ def _load() -> str:
 
 def _cohort(n: int, seed: int, outcome: str = "hba1c_change") -> tuple[EffectData, np.ndarray]:
     """The demo cohort (as the dashboard fits it) and its true effects against dpp4i."""
-    c = generate_cohort(n, seed)
-    data = EffectData.from_frame(
-        c.patients,
-        treatment="treatment",
-        outcome=outcome,
-        covariates=COVARIATES,
-        reference="dpp4i",
-        alternatives=list(ALTS),
-        outcome_kind="continuous" if outcome == "hba1c_change" else "binary",
-    )
-    mu = (c.true_mu if outcome == "hba1c_change" else c.true_ae_risk)[list(ALTS)].to_numpy()
-    return data, mu - mu[:, [0]]
+    _, data, truth = demo_effect_data(n, seed, outcome)
+    return data, truth
 
 
 def _metrics(eff_draws: np.ndarray, truth: np.ndarray) -> dict[str, np.ndarray]:

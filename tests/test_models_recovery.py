@@ -11,31 +11,20 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from workbench.demo import COVARIATES, generate_cohort
+from workbench.demo import COVARIATES
 from workbench.models import EffectData, ModelLoadError
 from workbench.models.bcf import BCFModel
 from workbench.models.hierarchical import HierarchicalEffectModel
+from workbench.testing import DEMO_ALTERNATIVES, demo_effect_data
 
 pytestmark = [pytest.mark.sampling, pytest.mark.slow]
 
-ALTS = ["dpp4i", "glp1ra", "sglt2i", "basal_insulin"]
+ALTS = list(DEMO_ALTERNATIVES)
 SMALL = {"draws": 500, "tune": 300, "chains": 2, "thresholds": {"ess_bulk_min": 100, "ess_tail_min": 100}}
 
 
 def _demo(n: int, seed: int, outcome: str = "hba1c_change"):
-    c = generate_cohort(n, seed)
-    data = EffectData.from_frame(
-        c.patients,
-        treatment="treatment",
-        outcome=outcome,
-        covariates=COVARIATES,
-        reference="dpp4i",
-        alternatives=ALTS,
-        outcome_kind="continuous" if outcome == "hba1c_change" else "binary",
-    )
-    truth_table = c.true_mu if outcome == "hba1c_change" else c.true_ae_risk
-    truth = truth_table[ALTS].to_numpy()
-    return c, data, truth - truth[:, [0]]
+    return demo_effect_data(n, seed, outcome)
 
 
 def _coverage(ep, truth):

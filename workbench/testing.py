@@ -251,3 +251,31 @@ def fit_and_approve_demo_runs(wb: Any) -> list[int]:
         approve_run(wb, SYSTEM_ACTOR, run_id, "test fixture", accept_unreliable=True)
         ids.append(run_id)
     return ids
+
+
+#: The demo alternatives with the reference first, so effect column 0 is the reference's (zero).
+DEMO_ALTERNATIVES = ("dpp4i", "glp1ra", "sglt2i", "basal_insulin")
+
+
+def demo_effect_data(n: int, seed: int, outcome: str = "hba1c_change") -> tuple[Any, Any, Any]:
+    """The demo cohort as a model input, with its true effects against the reference.
+
+    Returns ``(cohort, EffectData, true_effects)``; ``true_effects`` is (N, K) in
+    ``DEMO_ALTERNATIVES`` order (expected-outcome differences, or risk differences for the adverse event).
+    """
+    from workbench.demo import generate_cohort
+    from workbench.models import EffectData
+    from workbench.scenario import COVARIATES
+
+    cohort = generate_cohort(n, seed)
+    data = EffectData.from_frame(
+        cohort.patients,
+        treatment="treatment",
+        outcome=outcome,
+        covariates=COVARIATES,
+        reference=DEMO_ALTERNATIVES[0],
+        alternatives=list(DEMO_ALTERNATIVES),
+        outcome_kind="continuous" if outcome == "hba1c_change" else "binary",
+    )
+    truth = (cohort.true_mu if outcome == "hba1c_change" else cohort.true_ae_risk)[list(DEMO_ALTERNATIVES)].to_numpy()
+    return cohort, data, truth - truth[:, [0]]
