@@ -247,7 +247,12 @@ def effects(
         model=model,
         seed=seed,
     )
-    console.print(f"wrote {output / 'effects.csv'}; average effect {summary.get('ate', summary.get('average_effect'))}")
+    ate = summary["average_effect"]
+    reliability = "" if summary["reliable"] else " (UNRELIABLE: diagnostics failed)"
+    console.print(
+        f"wrote {output / 'effects.csv'}; average effect {ate['mean']:.3f} "
+        f"(90% interval {ate['q05']:.3f} to {ate['q95']:.3f}){reliability}"
+    )
 
 
 @app.command()
