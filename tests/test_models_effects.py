@@ -90,3 +90,28 @@ def test_when_a_value_is_missing_then_error_names_column_and_row_not_value(tmp_p
     df.to_csv(tmp_path / "in.csv", index=False)
     with pytest.raises(ValueError, match="'Site' at row 7"):
         run_effects(tmp_path / "in.csv", treatment="Got_It", outcome="Score", output_dir=tmp_path)
+
+
+@pytest.mark.sampling
+@pytest.mark.slow
+def test_when_the_effects_command_runs_then_it_writes_the_contracted_files(tmp_path):
+    from typer.testing import CliRunner
+
+    from workbench.cli import app
+
+    df, _ = _table(150, 11)
+    df.to_csv(tmp_path / "table.csv", index=False)
+    df.drop(columns=["Got_It", "Score"]).head(7).to_csv(tmp_path / "new.csv", index=False)
+    out = tmp_path / "out"
+    result = CliRunner().invoke(app, [
+        "effects", "--data", str(tmp_path / "table.csv"), "--treatment", "Got_It", "--outcome", "Score",
+        "--output", str(out), "--covariates", "Dose_mg,Site", "--predict", str(tmp_path / "new.csv"),
+        "--seed", "5",
+    ])
+    assert result.exit_code == 0, result.output
+    cols = ["cate_mean", "cate_sd", "cate_q05", "cate_q95", "mu0_mean", "mu1_mean", "p_benefit"]
+    assert list(pd.read_csv(out / "effects.csv").columns[: len(cols)]) == cols
+    assert len(pd.read_csv(out / "effects.csv")) == 150
+    assert len(pd.read_csv(out / "predicted_effects.csv")) == 7
+    summary = json.loads((out / "summary.json").read_text())
+    assert {"average_effect", "diagnostics", "sampler", "model", "seconds"} <= set(summary)
