@@ -62,7 +62,7 @@ with left:
                 for c in meeting.cases
             ]
         )
-        st.dataframe(table, hide_index=True, width="stretch", key="worklist_table")
+        st.table(table.set_index("case"))
         case_ids = [c.case_id for c in meeting.cases]
         chosen = st.selectbox(
             "Open case",
