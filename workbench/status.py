@@ -41,7 +41,8 @@ class Status:
     next_steps: list[str] = field(default_factory=list)
 
 
-def _brief(run: ModelRun | None) -> RunBrief | None:
+def run_brief(run: ModelRun | None) -> RunBrief | None:
+    """The facts about a run that every surface names (None stays None)."""
     if run is None:
         return None
     return RunBrief(
@@ -92,7 +93,7 @@ def deployment_status(wb: Workbench) -> Status:
         n_notes=n_notes,
         n_imports=n_imports,
         n_meetings=n_meetings,
-        latest_run=_brief(latest),
-        approved_run=_brief(approved),
+        latest_run=run_brief(latest),
+        approved_run=run_brief(approved),
         next_steps=steps,
     )

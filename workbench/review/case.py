@@ -17,7 +17,7 @@ from workbench.cohort import cached_analysis_frame
 from workbench.governance.consent import patient_consents
 from workbench.runs import approved_run, load_run
 from workbench.scenario import ALTERNATIVE_LABELS, COVARIATE_LABELS, COVARIATES
-from workbench.status import RunBrief, _brief
+from workbench.status import RunBrief, run_brief
 from workbench.store.service import Context, Workbench, service
 from workbench.store.tables import Condition, ModelRun, Note, Patient, Treatment
 
@@ -200,8 +200,8 @@ def compare_alternatives(
         reference=ref,
         leading=leading,
         min_important_difference=mid,
-        run=_brief(run),
-        ae_run=_brief(ae_run),
+        run=run_brief(run),
+        ae_run=run_brief(ae_run),
         warnings=_plain_warnings(table, run, ae_run, bool(overrides)),
         hypothetical=bool(overrides),
         approximate=effects.approximate,
