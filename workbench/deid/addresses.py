@@ -280,6 +280,32 @@ class InternationalAddressRecognizer(LocalRecognizer):
                     tails[end] = self._extend(text, end)
                 items = [(start, end), *tails[end]]
                 out += self._emit(text, items, score, name)
+        out += self._unit_blocks(text, tails)
+        return out
+
+    def _unit_blocks(self, text: str, tails: dict[int, list[tuple[int, int]]]) -> list[RecognizerResult]:
+        """A unit line ("Suite 860") alone on its line, under a line with a house number.
+
+        The line above is the street even when it has no street word ("Fuglie 41 Popovic
+        Dam"); the block goes on below the unit line as after any street.
+        """
+        out: list[RecognizerResult] = []
+        for m in _UNIT_LINE.finditer(text):
+            line_start = m.start()
+            if line_start < 2:
+                continue
+            prev_start = text.rfind("\n", 0, line_start - 1) + 1
+            street = _STREET_ABOVE.fullmatch(text, prev_start, line_start - 1)
+            if not street:
+                continue
+            s, e = street.span("street")
+            span = text[s:e]
+            if _has_stop_word(span) or _is_clinical_head(span) or _DATE_IN_SPAN.search(span):
+                continue
+            end = m.end("unit")
+            if end not in tails:
+                tails[end] = self._extend(text, end)
+            out += self._emit(text, [(s, end), *tails[end]], 0.6, "unit_block")
         return out
 
     @staticmethod
@@ -374,6 +400,11 @@ class InternationalAddressRecognizer(LocalRecognizer):
         return out
 
 
+_UNIT_LINE = regex.compile(rf"(?m)^[ \t]*(?:>[ \t]*)*(?P<unit>{_UNIT_RX})[ \t]*,?[ \t]*$")
+# A street line without a street word: capitalised words and a house number, nothing else.
+_STREET_ABOVE = regex.compile(
+    r"[ \t]*(?:>[ \t]*)*(?P<street>(?=[^\n]*\d)(?=[^\n]*\p{Lu})[\p{L}\p{M}\d][\p{L}\p{M}\d'’./ \t-]{3,60}?)[ \t,]*"
+)
 _MONTH = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)(?:[a-z]*)\.?"
 _DATE_IN_SPAN = regex.compile(
     rf"(?i)(?<![\p{{L}}\d])(?:\d{{1,2}}(?:st|nd|rd|th)?[ \t]+(?:of[ \t]+)?{_MONTH}[ \t]+\d{{2,4}}|"
@@ -448,6 +479,39 @@ _SAINT = regex.compile(
 )
 
 
+_FUNCTION_WORDS = frozenset(
+    "the a an and or with for from to of in on at by is was no so as up st st. street road".split()
+)
+# Upper-case words stop a block only when they are letter or clinical words ("DIAGNOSIS",
+# "DEAR"); "LOW STREET", "NO 14908" (a region code), "AT" are parts of an address.
+_CAPS_STOP = (_STOP_WORDS - frozenset(STOP_WORDS) - _FUNCTION_WORDS - _GENERIC_FACILITY_WORDS) | frozenset(
+    "clinic hospital ward diagnosis plan dear re".split()
+)
+_PARTICLE_SET = frozenset(_PARTICLES.split("|"))
+
+
 def _has_stop_word(piece: str) -> bool:
-    piece = _SAINT.sub("", piece)  # "St Georges" is a place, "St" alone a street word
-    return any(w in _STOP_WORDS for w in _words(piece)) and not regex.match(rf"[ \t,.]*{_UNIT_RX}", piece)
+    """Whether a candidate element holds a word that ends an address block.
+
+    A lower-case particle between capitalised words is part of a place ("Caxias do Sul"),
+    and an upper-case word is tested only against letter and clinical words.
+    """
+    if regex.match(rf"[ \t,.]*{_UNIT_RX}", piece):
+        return False
+    raw = _SAINT.sub("", piece).split()  # "St Georges" is a place, "St" alone a street word
+    for i, word in enumerate(raw):
+        bare = word.strip(".,()'’").lower()
+        if bare not in _STOP_WORDS:
+            continue
+        if (
+            word.islower()
+            and bare in _PARTICLE_SET
+            and 0 < i < len(raw) - 1
+            and raw[i - 1][:1].isupper()
+            and raw[i + 1][:1].isupper()
+        ):
+            continue
+        if word.strip(".,()").isupper() and len(bare) > 1 and bare not in _CAPS_STOP:
+            continue
+        return True
+    return False

@@ -20,8 +20,13 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import multiprocessing
+import os
 import threading
+import weakref
+from collections import deque
 from collections.abc import Iterable, Iterator, Mapping
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
 from importlib import resources
@@ -43,11 +48,17 @@ from presidio_analyzer.nlp_engine import NerModelConfiguration, NlpArtifacts, Sp
 from presidio_anonymizer import AnonymizerEngine
 from presidio_anonymizer.entities import OperatorConfig
 from presidio_anonymizer.entities import RecognizerResult as AnonymizerResult
+from spacy.lang.en.stop_words import STOP_WORDS
 
 from workbench.deid.addresses import InternationalAddressRecognizer
 from workbench.deid.dates import find_dates, shift_date_text
 from workbench.deid.names import GivenNameRecognizer, name_gazetteer
-from workbench.deid.recognizers import _GENERIC_FACILITY_WORDS, CLINICAL_RECOGNIZERS
+from workbench.deid.recognizers import (
+    _GENERIC_FACILITY_WORDS,
+    _NOT_NAME_WORDS,
+    CLINICAL_RECOGNIZERS,
+    STREET_SUFFIX,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -706,6 +717,18 @@ def _is_clinical_term(span: str, *, person: bool = False) -> bool:
     return bool(span.isupper() and len(span.replace(" ", "")) <= 5 and not _STATE_CODE.fullmatch(span))
 
 
+def _is_drug_or_label(span: str) -> bool:
+    """Every word a drug (listed, or by its stem suffix unless a listed name: "Rosaline"), lab or label."""
+    given, family, _ = name_gazetteer()
+    words = [w.strip(".,:;()") for w in span.split()]
+    words = [w for w in words if w]
+    return bool(words) and all(
+        w.lower() in _CLINICAL_TERMS
+        or ((_DRUG_SUFFIX.search(w) or _ROLE_WORD.search(w)) and w.lower() not in given and w.lower() not in family)
+        for w in words
+    )
+
+
 def _canonical(result: RecognizerResult, text: str, recognizer: str) -> str | None:
     """Map a Presidio result to a canonical type, or None to drop it as a false positive."""
     etype = result.entity_type
@@ -714,6 +737,8 @@ def _canonical(result: RecognizerResult, text: str, recognizer: str) -> str | No
     if etype in CANONICAL_TYPES and etype not in ("PHONE",):
         if recognizer in _NER_RECOGNIZERS and etype == "LOCATION" and _is_clinical_term(span):
             return None
+        if etype == "NAME" and recognizer != _KNOWN_RECOGNIZER and _is_drug_or_label(span):
+            return None  # "Drug name: Metformin": a pattern's "name" that is a drug
         return etype
     if etype in ("PHONE_NUMBER", "PHONE"):
         return "FAX" if _FAX_CONTEXT.search(before) else "PHONE"
@@ -920,7 +945,146 @@ def _complete_names(findings: list[Finding], text: str) -> list[Finding]:
                     if free(lb.start(1), lb.end(1)):
                         added.append(Finding("NAME", lb.start(1), lb.end(1), 0.5, "NameCompletion"))
     out = _resolve([*findings, *added], text) if added else findings
-    return _complete_name_lists(out, text)
+    return _propagate_names(_extend_names(_complete_name_lists(out, text), text), text)
+
+
+# Particles inside surnames ("Willemine ten Pas", "Ana da Silva", "Ludwig van Beethoven").
+_PARTICLES = frozenset(
+    "van von de del della der den ten ter da di du le la des dos das do bin ibn al el mac st".split()
+)
+_STREET_WORD = regex.compile(rf"(?i:{STREET_SUFFIX})")
+_TITLE_WORDS = frozenset(
+    "dr doctor prof professor mr mrs ms miss mx sir dame lady lord rev fr king queen prince princess duke "
+    "duchess earl count countess baron baroness".split()
+)
+_DETERMINERS = frozenset("the a an this that these those our your my his her their its".split())
+_NEIGHBOUR_WORD = r"[\p{L}\p{M}][\p{L}\p{M}'’-]*\.?"
+_WORD_BEFORE = regex.compile(rf"(?:^|(?<=[^\p{{L}}\p{{M}}'’-]))({_NEIGHBOUR_WORD})[ \t]$")
+_WORD_AFTER = regex.compile(rf"[ \t]({_NEIGHBOUR_WORD})(?![\p{{L}}\p{{M}}'’-])")
+_INITIAL = regex.compile(r"\p{Lu}\.?")
+_SENTENCE_END = regex.compile(r"(?:^|[.!?:;\"“”(\[\n>]|\d)[ \t]*$")
+
+
+def _plain_name_word(word: str, common: frozenset[str], family: frozenset[str], *, mid_sentence: bool) -> bool:
+    """Whether a capitalised word beside a name is more of the name.
+
+    Not a stop word, title, month, weekday, clinical, job, facility or street word; a
+    common English word ("Crystal", "Key") only mid-sentence, where its capital marks a
+    proper noun, or when it is a listed surname.
+    """
+    bare = word.strip(".'’").lower()
+    if not word[0].isupper() or len(bare) < 2 or not any(c.islower() for c in word):
+        return False
+    if bare in _TITLE_WORDS or bare in _MONTHS_AND_LABELS or bare in _NOT_NAME_WORDS or bare in STOP_WORDS:
+        return False
+    if _is_clinical_term(word, person=True) or bare in _GENERIC_FACILITY_WORDS or _HOSPITAL_WORDS.fullmatch(bare):
+        return False
+    if _STREET_END.search(bare) or _STREET_WORD.fullmatch(bare):
+        return False
+    return bare not in common or mid_sentence or bare in family
+
+
+def _extend_names(findings: list[Finding], text: str) -> list[Finding]:
+    """Extend each name over the initials, particles and capitalised words right beside it.
+
+    The NER and the patterns often find part of a name ("Smith" in "Dr A Smith", "Murdock"
+    in "called Crystal Murdock"); what is left beside the placeholder still identifies. A
+    neighbour joins only on the same line, one space away, and only when it is written as
+    a name part (``_plain_name_word``), an initial, or a particle followed by such a word.
+    """
+    if not any(f.type == "NAME" for f in findings):
+        return findings
+    given, family, common = name_gazetteer()
+    taken = [(f.start, f.end) for f in findings]
+
+    def free(s: int, e: int) -> bool:
+        return not any(a < e and s < b for a, b in taken)
+
+    added: list[Finding] = []
+    for f in findings:
+        if f.type != "NAME":
+            continue
+        start, end = f.start, f.end
+        for _ in range(4):  # leftwards
+            m = _WORD_BEFORE.search(text, max(0, start - 40), start)
+            if not m or not free(m.start(1), m.end(1)):
+                break
+            word = m.group(1)
+            before = text[max(0, m.start(1) - 30) : m.start(1)]
+            mid = not _SENTENCE_END.search(before)
+            if _INITIAL.fullmatch(word):
+                prev = _WORD_BEFORE.search(text, max(0, m.start(1) - 40), m.start(1))
+                titled = prev is not None and prev.group(1).strip(".").lower() in _TITLE_WORDS
+                if not (word.endswith(".") or titled) or (word in ("A", "I") and not titled):
+                    break
+            elif word.lower() in _PARTICLES and word.islower():
+                prev = _WORD_BEFORE.search(text, max(0, m.start(1) - 40), m.start(1))
+                if not prev or not _plain_name_word(prev.group(1), common, family, mid_sentence=False):
+                    break
+            else:
+                prev = _WORD_BEFORE.search(text, max(0, m.start(1) - 40), m.start(1))
+                if prev is not None and prev.group(1).lower() in _DETERMINERS:
+                    break  # "the Crystal Palace": a determiner makes it a thing
+                if not _plain_name_word(word, common, family, mid_sentence=mid):
+                    break
+                bare = word.strip(".'’").lower()
+                if not mid and bare not in given and bare not in family:
+                    break  # "Hi Victor", "Producer Liviana": a sentence start must be a listed name
+            start = m.start(1)
+        for _ in range(4):  # rightwards
+            if text[end - 1] == "." and not _INITIAL.fullmatch(text[start:end].split()[-1]):
+                break  # a full stop after a word ends the name
+            m = _WORD_AFTER.match(text, end)
+            if not m or not free(m.start(1), m.end(1)):
+                break
+            word = m.group(1)
+            nxt = _WORD_AFTER.match(text, m.end(1))
+            if _INITIAL.fullmatch(word):
+                if word in ("A", "I") and not (nxt and nxt.group(1)[0].isupper()):
+                    break
+            elif word.lower() in _PARTICLES and word.islower():
+                if not nxt or not _plain_name_word(nxt.group(1), common, family, mid_sentence=False):
+                    break
+            elif not _plain_name_word(word, common, family, mid_sentence=False):
+                break
+            end = m.end(1)
+            if word.endswith(".") and not _INITIAL.fullmatch(word):
+                end -= 1
+                break
+        if (start, end) != (f.start, f.end):
+            added.append(Finding("NAME", start, end, 0.5, "NameExtension"))
+            taken.append((start, end))
+    return _resolve([*findings, *added], text) if added else findings
+
+
+def _propagate_names(findings: list[Finding], text: str) -> list[Finding]:
+    """Every other occurrence of a name found once in the note is the same name.
+
+    A name tagged in one sentence ("Gyala Antall wrote ...") and left untagged where the
+    context is weaker (a quoted line, "starring Gyala Antall") is still the same person.
+    Propagated: the whole name, and each of its words that is not a common English word,
+    a title or a clinical term (3+ letters), matched whole-word and case-sensitively.
+    """
+    names = {text[f.start : f.end] for f in findings if f.type == "NAME"}
+    if not names:
+        return findings
+    _, _, common = name_gazetteer()
+    needles: set[str] = set()
+    for name in names:
+        needles.add(name)
+        for w in regex.findall(r"[\p{L}\p{M}][\p{L}\p{M}'’-]*", name):
+            bare = w.lower()
+            if len(bare) >= 3 and bare not in common and bare not in _TITLE_WORDS and not _is_clinical_term(w):
+                needles.add(w)
+    taken = [(f.start, f.end) for f in findings]
+    added: list[Finding] = []
+    for needle in sorted(needles, key=len, reverse=True):
+        rx = r"(?<![\p{L}\p{M}\p{N}'’-])" + regex.escape(needle) + r"(?![\p{L}\p{M}\p{N}'’-])"
+        for m in regex.finditer(rx, text):
+            if not any(a < m.end() and m.start() < b for a, b in taken):
+                added.append(Finding("NAME", m.start(), m.end(), 0.5, "NamePropagation"))
+                taken.append(m.span())
+    return _resolve([*findings, *added], text) if added else findings
 
 
 def _complete_name_lists(findings: list[Finding], text: str) -> list[Finding]:
@@ -994,6 +1158,7 @@ class TextDeidentifier:
             context_aware_enhancer=_SelectiveContextEnhancer(),
         )
         self.anonymizer = AnonymizerEngine()
+        self._pools: dict[int, ProcessPoolExecutor] = {}
 
     # -- analysis ----------------------------------------------------------------------
     def analyze(
@@ -1117,15 +1282,81 @@ class TextDeidentifier:
     ) -> Iterator[DeidResult]:
         """De-identify many texts in input order, running spaCy over batches (``nlp.pipe``).
 
-        One ``nlp.pipe`` call streams the whole input, so worker processes (``n_process``)
-        start once; the known identifiers and offsets stay in this process (``as_tuples``).
+        With ``n_process > 1`` whole batches (spaCy *and* the recognizers, which are half
+        the time) go to worker processes that each hold their own de-identifier; they start
+        on first use, from a clean ``forkserver`` (never a fork of this possibly threaded
+        process), and stay up for the next call until :meth:`close`. Results are the
+        same as in one process, in input order; at most ``2 * n_process`` batches are in
+        flight, so the input still streams.
         """
+        if n_process > 1:
+            yield from self._pool_map(items, batch_size=batch_size, n_process=n_process)
+            return
         pairs = ((text, (text, known, shift)) for text, known, shift in items)
-        for art, (text, known, shift) in self._nlp_engine.artifacts_for(
-            pairs, batch_size=batch_size, n_process=n_process
-        ):
+        for art, (text, known, shift) in self._nlp_engine.artifacts_for(pairs, batch_size=batch_size, n_process=1):
             findings = self.analyze(text, known=known, nlp_artifacts=art)
             yield DeidResult(self._anonymise(text, findings, known, shift), findings)
+
+    def start_workers(self, n_process: int) -> None:
+        """Start (or keep) ``n_process`` worker processes and wait until each has loaded spaCy."""
+        pool = self._pools.get(n_process)
+        if pool is None:
+            ctx_name = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
+            pool = ProcessPoolExecutor(
+                max_workers=n_process,
+                mp_context=multiprocessing.get_context(ctx_name),
+                initializer=_worker_init,
+                initargs=(self.config,),
+            )
+            self._pools[n_process] = pool
+            weakref.finalize(self, pool.shutdown, wait=False, cancel_futures=True)
+        # One tiny job per worker: returns once every worker has built its de-identifier.
+        list(pool.map(_worker_ping, range(n_process)))
+
+    def close(self) -> None:
+        """Stop the worker processes (a later multi-process call starts new ones)."""
+        for pool in self._pools.values():
+            pool.shutdown(wait=True, cancel_futures=True)
+        self._pools.clear()
+
+    def _pool_map(
+        self,
+        items: Iterable[tuple[str, KnownIdentifiers | None, int | None]],
+        *,
+        batch_size: int,
+        n_process: int,
+    ) -> Iterator[DeidResult]:
+        self.start_workers(n_process)
+        pool = self._pools[n_process]
+        pending: deque[Future[list[DeidResult]]] = deque()
+        it = iter(items)
+        while True:
+            while len(pending) < 2 * n_process and (chunk := list(islice(it, batch_size))):
+                pending.append(pool.submit(_worker_run, chunk, batch_size))
+            if not pending:
+                return
+            yield from pending.popleft().result()
+
+
+_WORKER: TextDeidentifier | None = None
+
+
+def _worker_init(config: DeidConfig) -> None:
+    """Build this worker's de-identifier once (runs in the worker process)."""
+    global _WORKER
+    _WORKER = TextDeidentifier(config=config)
+
+
+def _worker_ping(_: int) -> int:
+    return os.getpid()
+
+
+def _worker_run(
+    chunk: list[tuple[str, KnownIdentifiers | None, int | None]], batch_size: int
+) -> list[DeidResult]:
+    if _WORKER is None:
+        raise RuntimeError("de-identification worker not initialised")
+    return list(_WORKER.deidentify_many(chunk, batch_size=batch_size, n_process=1))
 
 
 _INSTANCE: TextDeidentifier | None = None

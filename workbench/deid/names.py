@@ -129,6 +129,19 @@ _SURNAME_CONTEXT = regex.compile(
     rf"(?i:\b(?:{_SAY}|by|featuring|starring)[ \t]+)(?P<a>\p{{Lu}}[\p{{L}}\p{{M}}'’-]+)|"
     rf"(?<![\p{{L}}\p{{M}}'’-])(?P<b>\p{{Lu}}[\p{{L}}\p{{M}}'’-]+)(?=[ \t]+(?i:{_SAY})\b)"
 )
+# The subject of "lives at/on/in" is a person ("Tomomi Nishiyama lives at ..."); up to four
+# capitalised words and initials at a sentence start.
+_LIVES = regex.compile(
+    r"(?:^|(?<=[.!?\n>\"“][ \t]*))(?P<name>\p{Lu}[\p{L}\p{M}'’-]+(?:[ \t]+(?:\p{Lu}\.?|\p{Lu}[\p{L}\p{M}'’-]+)){0,3})"
+    r"[ \t]+(?:lives|lived|resides|resided|is[ \t]+living|was[ \t]+living|grew[ \t]+up)[ \t]+(?:at|on|in)\b",
+    regex.MULTILINE,
+)
+# After a verb of saying, a capitalised word that is no common word, closing the clause, is
+# the speaker ("..., says Hauta-aho."), listed or not.
+_SPEAKER_AFTER = regex.compile(
+    rf"(?i:\b(?:{_SAY})[ \t]+)(?P<name>\p{{Lu}}[\p{{L}}\p{{M}}'’-]+(?:[ \t]+\p{{Lu}}[\p{{L}}\p{{M}}'’-]+){{0,2}})"
+    r"(?=[ \t]*(?:[.,;!?\"”]|$))"
+)
 _CONTEXT_LOWER = regex.compile(r"(?i)(?:my\s+name\s+is|name\s+is|call\s+me|called|named|i\s+am|i'm)[ \t]+$")
 
 
@@ -196,6 +209,19 @@ class GivenNameRecognizer(LocalRecognizer):
             i = j + 1
         out += self._labelled(text)
         out += self._surnames(text)
+        out += self._subjects(text)
+        return out
+
+    def _subjects(self, text: str) -> list[RecognizerResult]:
+        """Who lives somewhere, and who says something, when written as a name."""
+        out = []
+        for rx, pattern in ((_LIVES, "lives_subject"), (_SPEAKER_AFTER, "speaker")):
+            for m in rx.finditer(text):
+                words = m.group("name").split()
+                bare = [w.strip(".'’").lower() for w in words]
+                if any(len(b) > 1 and b in self.common for b in bare) or words[0].isupper():
+                    continue
+                out.append(self._result(m.start("name"), m.end("name"), pattern))
         return out
 
     def _labelled(self, text: str) -> list[RecognizerResult]:

@@ -64,7 +64,8 @@ _SEP = r"\s*[:#=.\-]?\s*"
 
 # One capitalised name word (Unicode aware, allows O'Neil, Smith-Jones, McDonald).
 _NAME_WORD = r"(?:\p{Lu}(?:['’]\p{Lu})?\p{Ll}+(?:\p{Lu}\p{Ll}+)?(?:[-'’]\p{Lu}\p{Ll}+)*)"
-_INITIAL = r"(?:\p{Lu}\.)"
+# An initial: "J." or, before another name word, an undotted "A" ("Dr A Smith").
+_INITIAL = r"(?:\p{Lu}\.|\p{Lu}(?=[ \t]+\p{Lu}))"
 _NAME_SEQ = rf"(?:{_NAME_WORD}|{_INITIAL})(?:[ \t]+(?:{_NAME_WORD}|{_INITIAL})){{0,3}}"
 
 
@@ -393,8 +394,18 @@ class ClinicianNameRecognizer(ClinicalPatternRecognizer):
     CONTEXT: ClassVar[list[str]] = ["dr", "consultant", "nurse", "signed", "seen"]
 
     def accept(self, text: str, start: int, end: int) -> tuple[int, int] | None:
-        """Trim non-name words ("Dr Patel Hospital" keeps "Patel")."""
+        """Trim non-name words ("Dr Patel Hospital" keeps "Patel"); "Drug name: X" names a thing."""
+        if _THING_LABEL.search(text, max(0, start - 40), start):
+            return None
         return _trim_name(text, start, end)
+
+
+# "Drug name:", "product name -": the label names a thing, not a person.
+_THING_LABEL = regex.compile(
+    r"(?i)\b(?:drug|brand|generic|product|medication|medicine|file|user|company|business|street|"
+    r"trade|domain|host|code|test|study|project|team|ward|unit|device|model|account|club|band|"
+    r"song|book|film|pet|trial|programme|program|app|lab|hospital|clinic)[ \t]+name[ \t]*[:\-][ \t]*$"
+)
 
 
 _GENERIC_FACILITY_WORDS = frozenset(
