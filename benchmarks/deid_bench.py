@@ -22,6 +22,7 @@ import argparse
 import csv
 import json
 import os
+import re
 import sys
 import tempfile
 import time
@@ -64,8 +65,10 @@ def shape(s: str) -> str:
     return "".join(out).replace("\n", "\\n")
 
 
-def _covered(mask: list[bool], start: int, end: int, text: str) -> tuple[bool, float]:
-    chars = [i for i in range(start, end) if not text[i].isspace()]
+def _covered(
+    mask: list[bool], start: int, end: int, text: str, exempt: frozenset[int] = frozenset()
+) -> tuple[bool, float]:
+    chars = [i for i in range(start, end) if not text[i].isspace() and i not in exempt]
     if not chars:
         return True, 1.0
     hit = sum(mask[i] for i in chars)
@@ -81,7 +84,9 @@ class Scores:
         self.red_in_gold = 0
         self.fp: Counter[str] = Counter()
 
-    def add(self, text: str, gold: list[tuple[str, int, int]], findings, ignore=()) -> None:
+    def add(
+        self, text: str, gold: list[tuple[str, int, int]], findings, ignore=(), exempt: frozenset[int] = frozenset()
+    ) -> None:
         mask = [False] * len(text)
         for f in findings:
             for i in range(f.start, f.end):
@@ -93,7 +98,7 @@ class Scores:
             if kind in ignore:
                 continue
             self.gold[kind] += 1
-            ok, frac = _covered(mask, s, e, text)
+            ok, frac = _covered(mask, s, e, text, exempt)
             if ok:
                 self.recalled[kind] += 1
             else:
@@ -131,6 +136,27 @@ class Scores:
             print("  false positives (type via recognizer: shape):")
             for k, n in self.fp.most_common(top * 2):
                 print(f"    {k} x{n}")
+
+
+_TITLE_IN_GOLD = re.compile(r"(?:Dr|Mr|Mrs|Ms|Miss|Mx|Prof)\.?\s+")
+_NAN_TOKEN = re.compile(r"(?<!\S)nan(?!\S)")
+
+
+def _not_identifying(text: str, gold: list[tuple[str, int, int]]) -> frozenset[int]:
+    """Characters of gold spans that identify nobody, so leaving them is no leak.
+
+    A leading title of a NAME ("Dr." in "Dr. Ana Ruiz": our policy keeps titles, the
+    letter reads "Dr [NAME]") and a ``nan`` token inside an ADDRESS (the generator wrote
+    an empty region field as "nan").
+    """
+    out: set[int] = set()
+    for kind, s, e in gold:
+        if kind == "NAME" and (m := _TITLE_IN_GOLD.match(text, s, e)) and m.end() < e:
+            out.update(range(s, m.end()))
+        if kind == "ADDRESS":
+            for m in _NAN_TOKEN.finditer(text, s, e):
+                out.update(range(m.start(), m.end()))
+    return frozenset(out)
 
 
 def demo_letters(n: int, seed: int, tmp: Path):
@@ -192,8 +218,18 @@ def bench_pii(deid: TextDeidentifier, path: Path, limit: int | None, batch_size:
                 kind = "DATE_KEPT_BY_POLICY"
                 n_out += 1
             gold_policy.append((kind, s, e))
-        policy.add(text, gold_policy, res.findings, ignore={*PII_NOT_TARGETED, "DATE_KEPT_BY_POLICY"})
+        policy.add(
+            text,
+            gold_policy,
+            res.findings,
+            ignore={*PII_NOT_TARGETED, "DATE_KEPT_BY_POLICY"},
+            exempt=_not_identifying(text, gold),
+        )
     scores.report(f"pii-synthetic ({len(data)} sentences), STRICT: every gold span counts")
+    policy.report(
+        "pii-synthetic, SAFE-HARBOR-SCOPED: bare years and lone weekdays out of scope; a leading title"
+        " and a 'nan' (empty-field) token inside a gold span need not be covered"
+    )
     print(
         f"\n  SAFE-HARBOR-SCOPED dates (bare years and lone weekday names not counted"
         f", {n_out} spans): "

@@ -86,9 +86,7 @@ def test_when_a_name_is_found_once_then_its_other_mentions_are_redacted(deid):
 def test_when_a_neighbour_is_not_a_name_part_then_it_is_kept(deid, text, kept):
     found = deid.analyze(text)
     start = text.index(kept)
-    assert not any(f.start < start + len(kept) and start < f.end and f.type == "NAME" for f in found), names(
-        deid, text
-    )
+    assert not any(f.start < start + len(kept) and start < f.end and f.type == "NAME" for f in found), names(deid, text)
 
 
 @pytest.mark.parametrize(
