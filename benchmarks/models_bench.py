@@ -175,6 +175,16 @@ def acic(shared: Path, settings: list[int], rows: int, skip_bcf: bool, seed: int
 
 
 def speed(n: int, seed: int) -> None:
+    """ESS per second: our default sampler (nutpie) against PyMC's own NUTS, same model, same run.
+
+    Both get the model's default sampler settings (draws, tune, chains, cores, target_accept);
+    PyMC's NUTS keeps its own adaptation (diagonal, jitter+adapt_diag), nutpie uses ours.  Each
+    method fits once to warm its compiled model, then again with a new seed, which is timed.
+    Two clocks: (a) the sampler call's wall time, tuning included, compilation excluded (nutpie's
+    compiled model is cached; PyMC's call still spends time compiling its step function and
+    starting worker processes); (b) sampling alone (PyMC's own ``sampling_time``; for nutpie the
+    call itself, which holds no compilation).  The ratio of (a) is what the issue asks for.
+    """
     data, _ = _cohort(n, seed)
     print(f"\n== Sampler efficiency, hierarchical model (default config), N={n} ==")
     out: dict[str, Any] = {"n": n}
@@ -182,20 +192,34 @@ def speed(n: int, seed: int) -> None:
         m = HierarchicalEffectModel()
         m.fit(data, method=method, random_seed=seed, progressbar=False)  # warm: compile
         m.fit(data, method=method, random_seed=seed + 1, progressbar=False)
-        sec = float(m.fit_info["sampling_seconds"])  # the sampler call: diagnostics excluded
+        call = float(m.fit_info["sampling_seconds"])  # the sampler call: diagnostics excluded
+        own = float(m.idata["posterior"].attrs.get("sampling_time", call))
         ess = m.diagnostics.ess_bulk_min
         out[m.fit_info["sampler"]] = {
             "ess_bulk_min": round(float(ess), 0),
-            "seconds": round(sec, 1),
-            "ess_per_second": round(float(ess / sec), 1),
+            "ess_tail_min": round(float(m.diagnostics.ess_tail_min), 0),
+            "divergences": int(m.diagnostics.divergences),
+            "rhat_max": round(float(m.diagnostics.rhat_max), 4),
+            "chains": int(m.sampler_config["chains"]),
+            "seconds": round(call, 2),
+            "sampling_only_seconds": round(own, 2),
+            "ess_per_second": round(float(ess / call), 1),
+            "ess_per_second_sampling_only": round(float(ess / own), 1),
             "load": _load(),
         }
         print(
-            f"  {m.fit_info['sampler']:>6}: min bulk ESS {ess:.0f} in {sec:.1f}s -> {ess / sec:.1f} ESS/s ({_load()})"
+            f"  {m.fit_info['sampler']:>6}: min bulk ESS {ess:.0f} (R-hat max {m.diagnostics.rhat_max:.3f}, "
+            f"divergences {m.diagnostics.divergences}); sampler call {call:.1f}s -> {ess / call:.1f} ESS/s; "
+            f"sampling only {own:.1f}s -> {ess / own:.1f} ESS/s ({_load()})"
         )
-    ratio = out["nutpie"]["ess_per_second"] / out["pymc"]["ess_per_second"]
-    out["ratio_nutpie_over_pymc"] = round(float(ratio), 2)
-    print(f"  ratio nutpie / PyMC NUTS: {ratio:.2f}x (min bulk ESS per second of sampling, compiled model reused)")
+    nut, pym = out["nutpie"], out["pymc"]
+    out["ratio_nutpie_over_pymc"] = round(nut["ess_per_second"] / pym["ess_per_second"], 2)
+    out["ratio_sampling_only"] = round(nut["ess_per_second_sampling_only"] / pym["ess_per_second_sampling_only"], 2)
+    print(
+        f"  ratio nutpie / PyMC NUTS, min bulk ESS per second: {out['ratio_nutpie_over_pymc']:.2f}x of the "
+        f"sampler call (tuning included, compilation excluded); {out['ratio_sampling_only']:.2f}x of sampling "
+        "alone"
+    )
     RESULTS["sampler_speed"] = out
 
 

@@ -235,3 +235,59 @@ def test_when_a_restricted_cubic_spline_is_built_then_it_is_linear_beyond_the_ou
     for j in range(2):  # second differences vanish above the last knot: linear there
         np.testing.assert_allclose(np.diff(terms[above, j], 2), 0.0, atol=1e-10)
         assert np.abs(np.diff(terms[(x > knots[0]) & (x < knots[-1]), j], 2)).max() > 1e-8  # curved inside
+
+
+def test_when_modifier_prior_is_built_then_each_alternative_covariate_block_is_a_multivariate_t():
+    """The group-t potential is the sum of one multivariate Student-t log density per block.
+
+    Blocks are (alternative, covariate): a covariate's columns for one alternative share a
+    variance, so a drug-specific modifier is not shrunk by the other alternatives' zeros.
+    """
+    from scipy.stats import multivariate_t
+
+    from workbench.testing import DEMO_ALTERNATIVES, demo_effect_data
+
+    _, data, _ = demo_effect_data(80, 3)
+    m = HierarchicalEffectModel()
+    m._prepare(data)
+    model = m.build_model(data)
+    cfg = m.model_config
+    s, nu = cfg["modifier_scale"], cfg["modifier_nu"]
+    rng = np.random.default_rng(0)
+    gamma = rng.normal(0.0, 0.3, size=(len(DEMO_ALTERNATIVES) - 1, len(m.basis_names)))
+    pot = model.compile_fn(model.potentials[0], inputs=[model["gamma"]], on_unused_input="ignore")
+    got = float(pot({"gamma": gamma}))
+    groups = np.asarray(m.basis_groups)
+    want, const = 0.0, 0.0
+    for k in range(gamma.shape[0]):
+        for g in dict.fromkeys(m.basis_groups):
+            block = gamma[k, groups == g]
+            d = len(block)
+            dist = multivariate_t(loc=np.zeros(d), shape=s**2 * np.eye(d), df=nu)
+            want += dist.logpdf(block)
+            const += dist.logpdf(np.zeros(d))  # the potential drops the normalising constants
+    assert got == pytest.approx(want - const, rel=1e-9)
+    # the old covariate-wide blocks are a different prior (they pool across alternatives)
+    wide = HierarchicalEffectModel(model_config={"modifier_blocks": "covariate"})
+    wide._prepare(data)
+    wmodel = wide.build_model(data)
+    wpot = wmodel.compile_fn(wmodel.potentials[0], inputs=[wmodel["gamma"]], on_unused_input="ignore")
+    assert float(wpot({"gamma": gamma})) != pytest.approx(got, rel=1e-3)
+
+
+def test_when_average_effects_have_a_prior_then_alternatives_are_exchangeable_around_a_common_mean():
+    from workbench.testing import demo_effect_data
+
+    _, data, _ = demo_effect_data(80, 3)
+    m = HierarchicalEffectModel()
+    m._prepare(data)
+    model = m.build_model(data)
+    assert "tau_sd" not in model.named_vars  # nothing to funnel into
+    value = model.rvs_to_values[model["tau"]]
+    logp = model.compile_fn(model.logp(vars=[model["tau"]], sum=True), inputs=[value], on_unused_input="ignore")
+    st = m.model_config["tau_scale"]
+    # same spread around their mean, shifted together: the difference of log densities is the
+    # shared-mean prior N(0, 2*st) only, much flatter than independent N(0, st) would be
+    same = float(logp({"tau": np.zeros(3)})) - float(logp({"tau": np.full(3, st)}))
+    spread = float(logp({"tau": np.zeros(3)})) - float(logp({"tau": np.array([-st, 0.0, st])}))
+    assert 0 < same < spread

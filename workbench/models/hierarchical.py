@@ -69,7 +69,18 @@ class HierarchicalEffectModel(TreatmentEffectModel):
     """Additive-spline effect model; continuous (Normal / Student-t) or binary (logit) outcomes."""
 
     name = "hierarchical"
-    version = "2.0"
+    version = "2.1"
+
+    @property
+    def default_sampler_config(self) -> dict[str, Any]:
+        """Four chains and nutpie's low-rank mass matrix (measured in docs/models.md).
+
+        Low rank: the spline and one-hot columns leave correlated modifiers that a diagonal mass
+        matrix steps through slowly; low rank doubled the minimum bulk ESS per second on the demo
+        cohort.  Four chains: R-hat from two chains is itself noisy (Vehtari et al. 2021 recommend at
+        least four); the model samples in seconds, so the extra chains are cheap.
+        """
+        return super().default_sampler_config | {"chains": 4, "adaptation": "low_rank"}
 
     @property
     def default_model_config(self) -> dict[str, Any]:
@@ -85,6 +96,13 @@ class HierarchicalEffectModel(TreatmentEffectModel):
             # per covariate block); "gamma_scale" / "half_normal_scale": sampled scales.
             "modifier_prior": "group_t",
             "modifier_nu": 3.0,
+            # group_t blocks: "alternative" (default) = one block per (alternative, covariate), i.e.
+            # that covariate's columns for one alternative; "covariate" = one block per covariate
+            # across all alternatives (v2.0; over-shrinks drug-specific modification).
+            "modifier_blocks": "alternative",
+            # Average effects: "exchangeable" (default) pools the alternatives towards their common
+            # mean; "pooled_zero" (v2.0) towards no effect through a sampled scale.
+            "tau_prior": "exchangeable",
             # for sampled scales: "covariate" (one per covariate) or "global"
             "modifier_pooling": "covariate",
             # Restricted cubic spline knots for continuous covariates (0 or 2 = linear only).
@@ -242,7 +260,16 @@ class HierarchicalEffectModel(TreatmentEffectModel):
             coef = pt.dot(R_inv, theta)
             pm.Deterministic("beta", coef[:Q], dims="feature")
             pm.Deterministic("beta_pi", coef[Q:], dims="propensity_feature")
-            if K > 2:
+            if K > 2 and cfg["tau_prior"] == "exchangeable":
+                # tau_k = m + d_k, m ~ N(0, 2 s_tau), d_k ~ N(0, s_tau), with m integrated out: a
+                # compound-symmetry Normal.  The alternatives are partially pooled towards their
+                # common mean rather than towards "no effect" (a pooled scale shrank the demo's
+                # all-positive adverse-event effects to the null), and with no scale to sample
+                # there is no funnel (a sampled tau_sd with a free mean gave 2-13 divergences).
+                st = cfg["tau_scale"] * f
+                cov = st**2 * np.eye(K - 1) + (2 * st) ** 2 * np.ones((K - 1, K - 1))
+                tau = pm.MvNormal("tau", mu=np.zeros(K - 1), cov=cov, dims="effect_alternative")
+            elif K > 2:
                 tau_sd = pm.Gamma("tau_sd", alpha=2.0, beta=2.0 / (cfg["tau_scale"] * f))
                 tau = pm.Normal("tau", 0.0, tau_sd, dims="effect_alternative")
             else:
@@ -256,9 +283,13 @@ class HierarchicalEffectModel(TreatmentEffectModel):
                 # divergences, and nothing slow-mixing (measured in docs/models.md).
                 nu = float(cfg["modifier_nu"])
                 members = (group_of[:, None] == np.arange(len(group_names))[None, :]).astype(float)
-                size = members.sum(axis=0) * (K - 1)
                 gamma = pm.Flat("gamma", dims=("effect_alternative", "feature"))
-                ss = pt.dot((gamma**2).sum(axis=0), pt.as_tensor(members))  # (groups,)
+                if cfg["modifier_blocks"] == "covariate":
+                    size = members.sum(axis=0) * (K - 1)
+                    ss = pt.dot((gamma**2).sum(axis=0), pt.as_tensor(members))  # (groups,)
+                else:
+                    size = members.sum(axis=0)[None, :]
+                    ss = pt.dot(gamma**2, pt.as_tensor(members))  # (alternatives, groups)
                 pm.Potential(
                     "modifier_group_t_prior",
                     (-(nu + pt.as_tensor(size)) / 2.0 * pt.log1p(ss / (nu * s**2))).sum(),
