@@ -56,7 +56,7 @@ def test_when_running_effects_on_an_unseen_csv_then_outputs_follow_the_contract(
     assert np.corrcoef(pred["cate_mean"], new_cate)[0, 1] > 0.6
     js = json.loads((out / "summary.json").read_text())
     assert js == summary | {"diagnostics": js["diagnostics"]}
-    assert js["model"] == "bcf" and js["n"] == 240 and js["sampler"] == "pymc"
+    assert js["model"] == "bcf" and js["n"] == 240 and js["sampler"] == "nutpie"
     assert js["average_effect"]["q05"] < cate.mean() + 0.5 and js["average_effect"]["q95"] > cate.mean() - 0.5
     assert abs(js["average_effect"]["mean"] - cate.mean()) < 0.6
     assert {"rhat_max", "divergences", "passed", "reasons"} <= set(js["diagnostics"])
