@@ -3,7 +3,8 @@
 Usage::
 
     python benchmarks/models_bench.py [--n 2000] [--seeds 20240601,1,2] [--shared ../shared/data]
-        [--acic-settings 1,2,3] [--acic-rows 1000] [--skip-bcf] [--skip-speed] [--skip-acic]
+        [--acic-settings 1,...,10] [--acic-rows 1000] [--acic-models bcf,hierarchical]
+        [--skip-bcf] [--skip-speed] [--skip-acic]
         [--save var/validation.json]
 
 Prints every figure (and writes them as JSON with ``--save``).  Nothing here is tuned against
@@ -122,14 +123,16 @@ def _t_learner(Xs: pd.DataFrame, y: np.ndarray, treated: np.ndarray) -> np.ndarr
     return A @ b1 - A @ b0
 
 
-def acic(shared: Path, settings: list[int], rows: int, skip_bcf: bool, seed: int) -> None:
+def acic(shared: Path, settings: list[int], rows: int, models: list[str], seed: int) -> None:
+    """ACIC 2016 (Dorie et al. 2019): same rows subsample for every setting, default models, linear baseline."""
     root = shared / "acic2016"
     if not (root / "x.csv").exists():
         print(f"\n== ACIC 2016: skipped, {root} not found ==")
         RESULTS["acic2016"] = {"skipped": f"{root} not found"}
         return
     X = pd.read_csv(root / "x.csv")
-    out: dict[str, Any] = {"rows": rows, "settings": {}}
+    out: dict[str, Any] = {"rows": rows, "subsample_seed": seed, "settings": {}}
+    classes = {"hierarchical": HierarchicalEffectModel, "bcf": BCFModel}
     for s in settings:
         z = pd.read_csv(root / f"zymu_{s}.csv")
         idx = np.sort(np.random.default_rng(seed).choice(len(X), size=min(rows, len(X)), replace=False))
@@ -154,10 +157,13 @@ def acic(shared: Path, settings: list[int], rows: int, skip_bcf: bool, seed: int
             "sqrt_pehe": round(float(np.sqrt(np.mean((lin - truth) ** 2))), 4),
             "ate_error": round(float(lin.mean() - truth.mean()), 4),
         }
-        print(f"  linear T-learner: sqrt(PEHE) {base['sqrt_pehe']:.3f}  ATE error {base['ate_error']:+.3f}")
+        print(
+            f"  linear T-learner (least squares, same run): sqrt(PEHE) {base['sqrt_pehe']:.3f}  "
+            f"ATE error {base['ate_error']:+.3f}"
+        )
         res: dict[str, Any] = {"true_ate": round(float(truth.mean()), 4), "linear_t_learner": base}
         both = np.stack([np.zeros_like(truth), truth], axis=1)
-        for cls in [HierarchicalEffectModel] + ([] if skip_bcf else [BCFModel]):
+        for cls in [classes[name] for name in models]:
             t0 = time.perf_counter()
             m = cls().fit(data, random_seed=seed, progressbar=False)
             sec = time.perf_counter() - t0
@@ -166,10 +172,13 @@ def acic(shared: Path, settings: list[int], rows: int, skip_bcf: bool, seed: int
                 cls.name,
                 ("control", "treated"),
                 _metrics(eff, both),
-                f"[{sec:.1f}s ({_load()}), R-hat max {m.diagnostics.rhat_max:.3f}, "
-                f"divergences {m.diagnostics.divergences}]",
+                f"[{m.fit_info['sampler']}, {sec:.1f}s ({_load()}), R-hat max {m.diagnostics.rhat_max:.3f}, "
+                f"ESS bulk/tail min {m.diagnostics.ess_bulk_min:.0f}/{m.diagnostics.ess_tail_min:.0f}, "
+                f"divergences {m.diagnostics.divergences}, PPC {m.diagnostics.ppc}, {m.diagnostics.label()}]",
             )
             res[cls.name] = _fit_figures(m, sec) | per["treated"]
+            ratio = per["treated"]["sqrt_pehe"] / base["sqrt_pehe"]
+            print(f"    sqrt(PEHE) {cls.name} / linear T-learner: {ratio:.2f}")
         out["settings"][str(s)] = res
     RESULTS["acic2016"] = out
 
@@ -266,8 +275,9 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=2000)
     ap.add_argument("--seeds", default="20240601,1,2")
     ap.add_argument("--shared", type=Path, default=Path("../shared/data"))
-    ap.add_argument("--acic-settings", default="1,2,3")
-    ap.add_argument("--acic-rows", type=int, default=1000)
+    ap.add_argument("--acic-settings", default="1,2,3,4,5,6,7,8,9,10")
+    ap.add_argument("--acic-rows", type=int, default=1000, help="rows subsampled from 4,802 (same rows every setting)")
+    ap.add_argument("--acic-models", default="bcf,hierarchical", help="models fitted on each ACIC setting")
     ap.add_argument("--speed-n", type=int, default=1000)
     ap.add_argument("--skip-bcf", action="store_true")
     ap.add_argument("--skip-speed", action="store_true")
@@ -284,7 +294,8 @@ def main() -> None:
         recovery(args.n, seeds, args.skip_bcf)
     if not args.skip_acic:
         settings = [int(s) for s in args.acic_settings.split(",") if s]
-        acic(args.shared, settings, args.acic_rows, args.skip_bcf, seeds[0])
+        models = [m for m in args.acic_models.split(",") if m and not (args.skip_bcf and m == "bcf")]
+        acic(args.shared, settings, args.acic_rows, models, seeds[0])
     if not args.skip_speed:
         speed(min(args.n, args.speed_n), seeds[0])
     RESULTS["generated_at"] = time.strftime("%Y-%m-%dT%H:%M:%S")
