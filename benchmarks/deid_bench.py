@@ -146,8 +146,8 @@ def _not_identifying(text: str, gold: list[tuple[str, int, int]]) -> frozenset[i
     """Characters of gold spans that identify nobody, so leaving them is no leak.
 
     A leading title of a NAME ("Dr." in "Dr. Ana Ruiz": our policy keeps titles, the
-    letter reads "Dr [NAME]") and a ``nan`` token inside an ADDRESS (the generator wrote
-    an empty region field as "nan").
+    letter reads "Dr [NAME]"), a ``nan`` token inside an ADDRESS (the generator wrote an
+    empty region field as "nan"), and punctuation at the edges of a span.
     """
     out: set[int] = set()
     for kind, s, e in gold:
@@ -156,6 +156,14 @@ def _not_identifying(text: str, gold: list[tuple[str, int, int]]) -> frozenset[i
         if kind == "ADDRESS":
             for m in _NAN_TOKEN.finditer(text, s, e):
                 out.update(range(m.start(), m.end()))
+        # punctuation at either edge of a gold span ("62." with its full stop)
+        i, j = s, e - 1
+        while i <= j and not text[i].isalnum():
+            out.add(i)
+            i += 1
+        while j >= i and not text[j].isalnum():
+            out.add(j)
+            j -= 1
     return frozenset(out)
 
 
@@ -228,7 +236,7 @@ def bench_pii(deid: TextDeidentifier, path: Path, limit: int | None, batch_size:
     scores.report(f"pii-synthetic ({len(data)} sentences), STRICT: every gold span counts")
     policy.report(
         "pii-synthetic, SAFE-HARBOR-SCOPED: bare years and lone weekdays out of scope; a leading title"
-        " and a 'nan' (empty-field) token inside a gold span need not be covered"
+        ", a 'nan' (empty-field) token and edge punctuation inside a gold span need not be covered"
     )
     print(
         f"\n  SAFE-HARBOR-SCOPED dates (bare years and lone weekday names not counted"
@@ -258,7 +266,7 @@ def bench_speed(deid: TextDeidentifier, texts: list[str], batch_size: int, n_pro
     # Worker processes load their spaCy model before timing starts, as both engines above
     # did: start-up is paid once per import, not per note.
     chunk = 50
-    multi_batch = max(4, chunk // (2 * n_process))
+    multi_batch = max(4, -(-chunk // (2 * n_process)))
     if n_process > 1:
         t0 = time.perf_counter()
         deid.start_workers(n_process)

@@ -141,3 +141,21 @@ def test_when_many_notes_use_worker_processes_then_results_equal_one_process(dei
         deid.close()
     assert [r.text for r in multi] == [r.text for r in single]
     assert [r.findings for r in multi] == [r.findings for r in single]
+
+
+@pytest.mark.parametrize(
+    ("text", "street"),
+    [
+        ("He lives on the north side of Ramon Llull 2906.", "Ramon Llull 2906"),
+        ("The shop is at the far end of Via Roma 12, past the bridge.", "Via Roma 12"),
+    ],
+)
+def test_when_a_street_follows_a_side_of_phrase_then_it_is_found(addresses, text, street):
+    assert any(text[f.start : f.end] == street for f in addresses.analyze(text, []))
+
+
+@pytest.mark.parametrize(
+    "text", ["She lives on the north side of town.", "He lives at the far end of the ward 3 corridor."]
+)
+def test_when_a_side_of_phrase_has_no_street_then_nothing_is_found(addresses, text):
+    assert addresses.analyze(text, []) == []

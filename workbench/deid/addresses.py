@@ -142,6 +142,9 @@ _STREET_PATTERNS: list[tuple[str, str, float]] = [
         r"(?i:(?:lives?|living|lived|reside[sd]?|residing|located|situated|based|moved|stay(?:s|ing)?)"
         r"\s+(?:on|at|in|to)|address(?:\s+is)?\s*:?|deliver(?:ed|y)?\s+to|sent\s+to|ship(?:ped)?\s+to|"
         r"drops?\s+you\s+off\s+at|meet\s+(?:me|you)\s+at|corner\s+of|is\s+(?:at|on))[ \t]+"
+        # "lives on the north side of ...", "at the far end of ..."
+        r"(?i:the[ \t]+(?:north|south|east|west|other|far|near|upper|lower|top|bottom)[ \t]+"
+        r"(?:side|end|part)[ \t]+of[ \t]+)?"
         rf"(?P<id>{_LEAD}{_WORD}(?:[ \t]+{_ANYWORD}){{0,3}}[ \t]+{_HOUSE})(?![\p{{L}}\d])",
         0.6,
     ),
