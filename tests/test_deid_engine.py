@@ -298,7 +298,10 @@ def test_when_known_record_has_bad_birth_date_then_log_holds_no_value(caplog):
 def test_when_two_processes_used_then_results_equal_single_process(deid):
     texts = [f"Dr Ada Byron{i} saw the patient on 2024-02-{i + 1:02d}, MRN: 77{i:05d}." for i in range(40)]
     items = [(t, None, 10) for t in texts]
-    multi = list(deid.deidentify_many(items, batch_size=8, n_process=2))
+    try:
+        multi = list(deid.deidentify_many(items, batch_size=8, n_process=2))
+    finally:
+        deid.close()  # the workers hold a spaCy model each; the rest of the session needs none
     single = list(deid.deidentify_many(items, batch_size=8))
     assert [r.text for r in multi] == [r.text for r in single]
     assert [r.findings for r in multi] == [r.findings for r in single]
