@@ -115,3 +115,67 @@ def test_when_the_effects_command_runs_then_it_writes_the_contracted_files(tmp_p
     assert len(pd.read_csv(out / "predicted_effects.csv")) == 7
     summary = json.loads((out / "summary.json").read_text())
     assert {"average_effect", "diagnostics", "sampler", "model", "seconds"} <= set(summary)
+
+
+def _nonlinear(n: int, seed: int) -> tuple[pd.DataFrame, np.ndarray]:
+    """Confounded two-arm table with a non-linear prognosis and a non-linear, interacting effect."""
+    rng = np.random.default_rng(seed)
+    x = rng.uniform(-2, 2, (n, 4))
+    grp = rng.choice(["a", "b"], n)
+    p = 1 / (1 + np.exp(-(0.8 * x[:, 0] + 0.4 * np.sin(2 * x[:, 0]))))  # who is treated depends on x0
+    treated = rng.uniform(size=n) < p
+    prognosis = 2.0 * np.sin(1.5 * x[:, 0]) + 1.5 * (x[:, 1] > 0) + 0.5 * x[:, 2] ** 2 + 0.5 * (grp == "b")
+    cate = 1.0 + 1.2 * np.maximum(x[:, 1], 0) - 0.8 * (x[:, 0] * x[:, 2] > 0)
+    y = prognosis + cate * treated + rng.normal(0, 0.8, n)
+    df = pd.DataFrame(x, columns=["x0", "x1", "x2", "x3"]).assign(grp=grp, arm=np.where(treated, "yes", "no"), y=y)
+    return df, cate
+
+
+@pytest.fixture(scope="module")
+def nonlinear_fit():
+    """BCF with default settings on a confounded non-linear table, and the linear T-learner beside it."""
+    from workbench.models import EffectData
+    from workbench.models.bcf import BCFModel
+    from workbench.models.data import Design
+
+    df, cate = _nonlinear(600, 12)
+    df.index = df.index.astype(str)
+    data = EffectData.from_frame(df, treatment="arm", outcome="y", reference="no", alternatives=["no", "yes"])
+    model = BCFModel().fit(data, random_seed=4, progressbar=False)  # default sampler settings
+    eff = model.predict_effects().effect_draws("no")[:, :, 1]
+    # the plain baseline: least squares per arm on the same design
+    X = df[["x0", "x1", "x2", "x3", "grp"]]
+    A = np.column_stack([np.ones(len(df)), Design.fit(X).transform(X)])
+    t = (df["arm"] == "yes").to_numpy()
+    y = df["y"].to_numpy()
+    lin = A @ (np.linalg.lstsq(A[t], y[t], rcond=None)[0] - np.linalg.lstsq(A[~t], y[~t], rcond=None)[0])
+    return model, eff, lin, cate
+
+
+@pytest.mark.sampling
+@pytest.mark.slow
+def test_when_bcf_fits_a_nonlinear_confounded_table_then_it_converges_and_beats_a_linear_t_learner(nonlinear_fit):
+    model, eff, lin, cate = nonlinear_fit
+    d = model.diagnostics
+    assert model.fit_info["sampler"] == "nutpie"
+    assert d.passed, d.reasons  # R-hat, bulk/tail ESS, divergences and the PPC at their default gates
+    pehe = np.sqrt(np.mean((eff.mean(axis=0) - cate) ** 2))
+    pehe_lin = np.sqrt(np.mean((lin - cate) ** 2))
+    print("bcf sqrt(PEHE)", pehe, "linear", pehe_lin, "ATE error", eff.mean() - cate.mean())
+    assert pehe < 0.8 * pehe_lin, (pehe, pehe_lin)
+    assert abs(eff.mean() - cate.mean()) < 0.25
+
+
+@pytest.mark.sampling
+@pytest.mark.slow
+@pytest.mark.xfail(
+    strict=True,
+    reason="known miss (issue 4): bcf 2.0 intervals under-cover effect surfaces its basis cannot express "
+    "(here a sign-of-product step): 60% of true effects in the 90% intervals; ACIC 2016 51-86% on 8 of 10",
+)
+def test_when_bcf_fits_a_nonlinear_confounded_table_then_90_percent_intervals_cover_the_true_effects(nonlinear_fit):
+    _, eff, _, cate = nonlinear_fit
+    lo, hi = np.quantile(eff, [0.05, 0.95], axis=0)
+    coverage = np.mean((cate >= lo) & (cate <= hi))
+    print("bcf coverage", coverage)
+    assert 0.85 <= coverage <= 0.97, coverage
