@@ -16,7 +16,6 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 import plotly.io as pio
-from plotly.subplots import make_subplots
 
 #: Okabe & Ito (2008): distinguishable under the common colour-vision deficiencies.
 PALETTE = {
@@ -147,8 +146,7 @@ def _base_layout(fig: go.Figure, title: str, *, height: int | None = None) -> go
     return fig
 
 
-def _intervals(
-    fig: go.Figure,
+def _interval_traces(
     labels: list[str],
     *,
     mean: np.ndarray,
@@ -160,66 +158,196 @@ def _intervals(
     colours: list[str],
     name: str,
     unit: str,
-    row: int | None = None,
-    col: int | None = None,
+    axes: tuple[str, str] | None = None,
     fmt: Any = None,
-) -> None:
+) -> list[dict[str, Any]]:
     """Forest rows: thin bar = 90% interval, thick bar = 50%, diamond = mean, text = numbers.
 
     Bars (not error bars) so flagged rows can carry a hatch pattern, which survives greyscale
-    printing and colour-blindness where a colour change alone would not.
+    printing and colour-blindness where a colour change alone would not. Plain dicts: the figure
+    is validated once when built, which is what keeps switching patients fast.
     """
-    where = {"row": row, "col": col} if row is not None else {}
+    where = {"xaxis": axes[0], "yaxis": axes[1]} if axes else {}
     pattern = {"shape": ["/" if f else "" for f in flagged], "fgcolor": "#FFFFFF", "solidity": 0.4}
-    fig.add_trace(
-        go.Bar(
-            y=labels,
-            x=q95 - q05,
-            base=q05,
-            orientation="h",
-            width=0.14,
-            marker={"color": colours, "line": {"width": 0}},
-            opacity=0.55,
-            name=f"{name}: 90% interval",
-            hovertemplate="%{y}: 90% interval %{base:.1f} to %{customdata:.1f}<extra></extra>",
-            customdata=q95,
-            showlegend=False,
-        ),
-        **where,
-    )
-    if q25 is not None and q75 is not None:
-        fig.add_trace(
-            go.Bar(
-                y=labels,
-                x=q75 - q25,
-                base=q25,
-                orientation="h",
-                width=0.42,
-                marker={"color": colours, "pattern": pattern, "line": {"width": 0}},
-                name=f"{name}: 50% interval",
-                hovertemplate="%{y}: 50% interval %{base:.1f} to %{customdata:.1f}<extra></extra>",
-                customdata=q75,
-                showlegend=False,
-            ),
+    traces: list[dict[str, Any]] = [
+        {
+            "type": "bar",
+            "y": labels,
+            "x": _floats(q95 - q05),
+            "base": _floats(q05),
+            "orientation": "h",
+            "width": 0.14,
+            "marker": {"color": colours, "line": {"width": 0}},
+            "opacity": 0.55,
+            "name": f"{name}: 90% interval",
+            "hovertemplate": "%{y}: 90% interval %{base:.1f} to %{customdata:.1f}<extra></extra>",
+            "customdata": _floats(q95),
+            "showlegend": False,
             **where,
+        }
+    ]
+    if q25 is not None and q75 is not None:
+        traces.append(
+            {
+                "type": "bar",
+                "y": labels,
+                "x": _floats(q75 - q25),
+                "base": _floats(q25),
+                "orientation": "h",
+                "width": 0.42,
+                "marker": {"color": colours, "pattern": pattern, "line": {"width": 0}},
+                "name": f"{name}: 50% interval",
+                "hovertemplate": "%{y}: 50% interval %{base:.1f} to %{customdata:.1f}<extra></extra>",
+                "customdata": _floats(q75),
+                "showlegend": False,
+                **where,
+            }
         )
     fmt = fmt or _fmt
     text = [f"{fmt(m)}  (90%: {fmt(lo)} to {fmt(hi)})" for m, lo, hi in zip(mean, q05, q95, strict=True)]
-    fig.add_trace(
-        go.Scatter(
-            y=labels,
-            x=mean,
-            mode="markers+text",
-            marker={"symbol": "diamond", "size": 14, "color": PALETTE["black"]},
-            text=text,
-            textposition="top center",
-            textfont={"size": FONT_SIZE - 2},
-            name=f"{name}: mean",
-            hovertemplate="%{y}: mean %{x:.1f} " + unit + "<extra></extra>",
-            showlegend=False,
-        ),
-        **where,
+    traces.append(
+        {
+            "type": "scatter",
+            "y": labels,
+            "x": _floats(mean),
+            "mode": "markers+text",
+            "marker": {"symbol": "diamond", "size": 14, "color": PALETTE["black"]},
+            "text": text,
+            "textposition": "top center",
+            "textfont": {"size": FONT_SIZE - 2},
+            "name": f"{name}: mean",
+            "hovertemplate": "%{y}: mean %{x:.1f} " + unit + "<extra></extra>",
+            "showlegend": False,
+            **where,
+        }
     )
+    return traces
+
+
+def _floats(values: np.ndarray) -> list[float]:
+    """Plain floats for a trace dict (validated once, with the whole figure)."""
+    return np.asarray(values, dtype=float).tolist()
+
+
+def _intervals(fig: go.Figure, labels: list[str], *, row: int | None = None, col: int | None = None, **kw: Any) -> None:
+    """Add :func:`_interval_traces` to an existing figure (optionally in a subplot)."""
+    for trace in _interval_traces(labels, **kw):
+        fig.add_trace(trace, **({"row": row, "col": col} if row is not None else {}))
+
+
+def _layout(title: str, *, height: int | None = None) -> dict[str, Any]:
+    """The dict form of :func:`_base_layout`."""
+    layout: dict[str, Any] = {
+        "title": {"text": title, "x": 0.0, "xanchor": "left"},
+        "font": {"size": FONT_SIZE},
+        "hoverlabel": {"font": {"size": FONT_SIZE}},
+        "margin": {"l": 10, "r": 20, "t": 90, "b": 60},
+        "barmode": "overlay",
+    }
+    if height:
+        layout["height"] = height
+    return layout
+
+
+def _banner_annotation(items: list[str]) -> dict[str, Any] | None:
+    """The dict form of :func:`add_status_banner`'s annotation (None when there is no caveat)."""
+    if not items:
+        return None
+    return {
+        "text": "<b>" + " · ".join(BANNERS[s] for s in items) + "</b>",
+        "xref": "paper",
+        "yref": "paper",
+        "x": 0.5,
+        "y": 1.0,
+        "yshift": 62,
+        "showarrow": False,
+        "font": {"size": FONT_SIZE, "color": PALETTE["vermillion"]},
+        "bordercolor": PALETTE["vermillion"],
+        "borderwidth": 2,
+        "borderpad": 4,
+        "bgcolor": "#FFFFFF",
+        "name": "status_banner",
+    }
+
+
+def _footnote_annotation(text: str) -> dict[str, Any]:
+    return {
+        "text": text,
+        "xref": "paper",
+        "yref": "paper",
+        "x": 0.0,
+        "y": 0.0,
+        "yshift": -52,
+        "xanchor": "left",
+        "showarrow": False,
+        "font": {"size": FONT_SIZE - 3, "color": "#444444"},
+        "name": "footnote",
+    }
+
+
+def _mid_band_items(
+    mid: float | None, lower_is_better: bool, xref: str, yref: str
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Zero line, the ±MID band ("not clinically meaningful") and the dashed benefit line, as dicts."""
+    def line(x: float, **style: Any) -> dict[str, Any]:
+        return {"type": "line", "xref": xref, "yref": yref, "x0": x, "x1": x, "y0": 0, "y1": 1, "line": style}
+
+    shapes = [line(0, color=PALETTE["black"], width=1)]
+    notes: list[dict[str, Any]] = []
+    if mid is None or mid <= 0:
+        return shapes, notes
+    shapes.append(
+        {
+            "type": "rect",
+            "xref": xref,
+            "yref": yref,
+            "x0": -mid,
+            "x1": mid,
+            "y0": 0,
+            "y1": 1,
+            "fillcolor": PALETTE["light_grey"],
+            "opacity": 0.45,
+            "line": {"width": 0},
+            "layer": "below",
+            "name": "mid_band",
+        }
+    )
+    notes.append(
+        {
+            "text": f"±{mid:g}: not clinically meaningful",
+            "xref": xref,
+            "yref": yref,
+            "x": -mid,
+            "y": 0,
+            "xanchor": "left",
+            "yanchor": "bottom",
+            "showarrow": False,
+            "font": {"size": FONT_SIZE - 3},
+        }
+    )
+    benefit_x = -mid if lower_is_better else mid
+    shapes.append(line(benefit_x, color=BENEFIT_COLOUR, width=2, dash="dash"))
+    return shapes, notes
+
+
+def _p_benefit_annotations(sub: pd.DataFrame, shown: list[str], mid: float | None) -> list[dict[str, Any]]:
+    what = f"P(benefit > {mid:g})" if mid else "P(benefit)"
+    return [
+        {
+            "x": 1.0,
+            "xref": "x2 domain",
+            "y": label,
+            "yref": "y2",
+            "xanchor": "right",
+            "yshift": -22,
+            "showarrow": False,
+            "text": f"{what} {_pct(float(row['p_benefit']))}"
+            + (f" · P(best) {_pct(float(row['p_best']))}" if "p_best" in row.index else ""),
+            "font": {"size": FONT_SIZE - 3},
+            "name": "p_benefit",
+        }
+        for label, (_, row) in zip(shown, sub.iterrows(), strict=True)
+    ]
 
 
 def _row_labels(table: pd.DataFrame, reference: str | None, leading: str | None) -> list[str]:
@@ -296,23 +424,9 @@ def plot_comparison(
     flagged = _flags(table)
     colours = _colours(table, leading)
     direction = "lower is better" if lower_is_better else "higher is better"
-    if has_effect:
-        fig = make_subplots(
-            rows=1,
-            cols=2,
-            shared_yaxes=True,
-            horizontal_spacing=0.04,
-            subplot_titles=(
-                f"Expected {outcome_label}",
-                f"Difference vs {_reference_label(table, reference)}",
-            ),
-        )
-        where: dict[str, Any] = {"row": 1, "col": 1}
-    else:
-        fig = go.Figure()
-        where = {}
-    _intervals(
-        fig,
+    # Built as one dict and validated once: make_subplots, add_vline/add_vrect and repeated
+    # update_layout calls cost ~0.2 s a figure, most of a patient switch on the server.
+    traces = _interval_traces(
         labels,
         mean=_col(table, "mean"),
         q05=_col(table, "q05"),
@@ -323,14 +437,18 @@ def plot_comparison(
         colours=colours,
         name="Expected outcome",
         unit="",
-        **where,
+        axes=("x", "y") if has_effect else None,
     )
+    layout = _layout(f"{outcome_label}: {direction}", height=160 + 90 * len(table))
+    y_axis = {"autorange": "reversed", "categoryorder": "array", "categoryarray": labels}
+    annotations: list[dict[str, Any]] = []
+    shapes: list[dict[str, Any]] = []
     if has_effect:
         effect_rows = np.array([str(c) != reference for c in table.index])
         sub = table.loc[effect_rows]
-        _intervals(
-            fig,
-            [lab for lab, keep in zip(labels, effect_rows, strict=True) if keep],
+        shown = [lab for lab, keep in zip(labels, effect_rows, strict=True) if keep]
+        traces += _interval_traces(
+            shown,
             mean=_col(sub, "effect_mean"),
             q05=_col(sub, "effect_q05"),
             q25=_col(sub, "effect_q25") if "effect_q25" in sub.columns else None,
@@ -340,27 +458,54 @@ def plot_comparison(
             colours=[c for c, keep in zip(colours, effect_rows, strict=True) if keep],
             name="Effect vs reference",
             unit="",
-            row=1,
-            col=2,
+            axes=("x2", "y2"),
         )
-        _mid_band(fig, min_important_difference, lower_is_better, row=1, col=2)
+        layout["xaxis"] = {"anchor": "y", "domain": [0.0, 0.48], "title": {"text": outcome_label}}
+        layout["yaxis"] = {"anchor": "x", "domain": [0.0, 1.0], **y_axis}
+        layout["xaxis2"] = {
+            "anchor": "y2",
+            "domain": [0.52, 1.0],
+            "title": {
+                "text": "difference (negative = more improvement)" if lower_is_better else "difference"
+            },
+        }
+        layout["yaxis2"] = {"anchor": "x2", "domain": [0.0, 1.0], "matches": "y", "showticklabels": False, **y_axis}
+        for x, text in (
+            (0.24, f"Expected {outcome_label}"),
+            (0.76, f"Difference vs {_reference_label(table, reference)}"),
+        ):
+            annotations.append(
+                {
+                    "text": text,
+                    "x": x,
+                    "y": 1.0,
+                    "xref": "paper",
+                    "yref": "paper",
+                    "xanchor": "center",
+                    "yanchor": "bottom",
+                    "showarrow": False,
+                    "font": {"size": FONT_SIZE},
+                }
+            )
+        band_shapes, band_notes = _mid_band_items(min_important_difference, lower_is_better, "x2", "y2 domain")
+        shapes += band_shapes
+        annotations += band_notes
         if "p_benefit" in sub.columns:
-            _p_benefit_labels(fig, sub, labels, effect_rows, min_important_difference)
-        fig.update_xaxes(
-            title_text="difference (negative = more improvement)" if lower_is_better else "difference",
-            row=1,
-            col=2,
-        )
-        fig.update_xaxes(title_text=outcome_label, row=1, col=1)
+            annotations += _p_benefit_annotations(sub, shown, min_important_difference)
     else:
-        fig.update_xaxes(title_text=outcome_label)
-    fig.update_yaxes(autorange="reversed", categoryorder="array", categoryarray=labels)
-    _base_layout(fig, f"{outcome_label}: {direction}", height=160 + 90 * len(table))
+        layout["xaxis"] = {"title": {"text": outcome_label}}
+        layout["yaxis"] = y_axis
     notes = ["Diamond = mean; thick bar = 50% interval; thin bar = 90% interval."]
     if flagged.any():
         notes.append(OVERLAP_NOTE)
-    _footnote(fig, " ".join(notes))
-    return add_status_banner(fig, _statuses(status, table))
+    annotations.append(_footnote_annotation(" ".join(notes)))
+    layout["margin"]["b"] = 90
+    banner = _banner_annotation(_statuses(status, table))
+    if banner:
+        annotations.append(banner)
+        layout["margin"]["t"] = 130
+    layout["annotations"], layout["shapes"] = annotations, shapes
+    return go.Figure(data=traces, layout=layout)
 
 
 def plot_effect_vs_reference(
@@ -416,48 +561,12 @@ def _reference_label(table: pd.DataFrame, reference: str | None) -> str:
     return str(reference)
 
 
-def _mid_band(
-    fig: go.Figure, mid: float | None, lower_is_better: bool, row: int | None = None, col: int | None = None
-) -> None:
-    where = {"row": row, "col": col} if row is not None else {}
-    fig.add_vline(x=0, line={"color": PALETTE["black"], "width": 1}, **where)
-    if mid is None or mid <= 0:
-        return
-    fig.add_vrect(
-        x0=-mid,
-        x1=mid,
-        fillcolor=PALETTE["light_grey"],
-        opacity=0.45,
-        line_width=0,
-        layer="below",
-        annotation_text=f"±{mid:g}: not clinically meaningful",
-        annotation_position="bottom left",
-        name="mid_band",
-        **where,
-    )
-    benefit_x = -mid if lower_is_better else mid
-    fig.add_vline(x=benefit_x, line={"color": BENEFIT_COLOUR, "width": 2, "dash": "dash"}, **where)
-
-
-def _p_benefit_labels(
-    fig: go.Figure, sub: pd.DataFrame, labels: list[str], keep: np.ndarray, mid: float | None
-) -> None:
-    shown = [lab for lab, k in zip(labels, keep, strict=True) if k]
-    what = f"P(benefit > {mid:g})" if mid else "P(benefit)"
-    for label, (_, row) in zip(shown, sub.iterrows(), strict=True):
-        fig.add_annotation(
-            x=1.0,
-            xref="x2 domain",
-            y=label,
-            yref="y2",
-            xanchor="right",
-            yshift=-22,
-            showarrow=False,
-            text=f"{what} {_pct(float(row['p_benefit']))}"
-            + (f" · P(best) {_pct(float(row['p_best']))}" if "p_best" in row.index else ""),
-            font={"size": FONT_SIZE - 3},
-            name="p_benefit",
-        )
+def _mid_band(fig: go.Figure, mid: float | None, lower_is_better: bool) -> None:
+    shapes, notes = _mid_band_items(mid, lower_is_better, "x", "y domain")
+    for shape in shapes:
+        fig.add_shape(shape)
+    for note in notes:
+        fig.add_annotation(note)
 
 
 def _footnote(fig: go.Figure, text: str) -> None:
@@ -656,7 +765,7 @@ def plot_drivers(
     labels = []
     for cov, row in frame.iterrows():
         text = labels_map.get(str(cov), str(cov))
-        if "value" in frame.columns:
+        if "value" in frame.columns and not _missing(row["value"]):
             text += f" = {_plain_value(row['value'])}"
             if "typical" in frame.columns:
                 text += f" (typical {_plain_value(row['typical'])})"
@@ -696,6 +805,11 @@ def plot_drivers(
     )
     fig.update_xaxes(title_text="contribution to the difference (vs a typical patient)")
     return add_status_banner(fig, _statuses(status))
+
+
+def _missing(value: Any) -> bool:
+    """No value to print (e.g. the "(average patient)" row of a decomposition)."""
+    return value is None or (isinstance(value, float | np.floating) and not np.isfinite(value))
 
 
 def _plain_value(value: Any) -> str:
