@@ -73,7 +73,7 @@ if view is None or view.summary.pseudonym != case.pseudonym or view.comparison.h
 comparison = view.comparison
 for warning in comparison.warnings:
     st.warning(warning)
-st.dataframe(comparison_rows(comparison), hide_index=True, width="stretch")
+st.table(comparison_rows(comparison), hide_index=True)
 alternatives = [str(a) for a in comparison.table.index]
 latest = history[-1] if history else None
 st.subheader("Record a correction" if latest else "Record the decision")

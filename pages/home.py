@@ -1,6 +1,7 @@
 import streamlit as st
 
 from ui.resources import workbench
+from workbench.scenario import OUTCOMES
 from workbench.status import deployment_status
 
 st.title("Case Review Workbench")
@@ -25,7 +26,8 @@ else:
     label = "approved" if run.status == "approved" else run.status
     quality = "approximate preview" if run.approximate else ("reliable" if run.reliable else "UNRELIABLE")
     st.markdown(
-        f"- Model run **#{run.id}**: `{run.model_name}` v{run.model_version} on {run.outcome}, "
+        f"- Model run **#{run.id}**: {run.model_name} model v{run.model_version} on "
+        f"{OUTCOMES.get(run.outcome, run.outcome)}, "
         f"{run.created_at} UTC, {label}, diagnostics: **{quality}**"
     )
 

@@ -90,7 +90,7 @@ def test_when_a_case_is_opened_then_alternatives_are_compared_with_intervals(app
     meeting_id, case_id = _meeting(app_home)
     at = _app(app_home, "clinician", "pages/case.py", meeting_id=meeting_id, case_id=case_id)
     assert not at.exception, at.exception
-    table = at.dataframe[0].value
+    table = at.table[0].value
     assert "90% interval" in table.columns and len(table) >= 2
     assert any("leading" in a for a in table["Alternative"])
     assert at.get("plotly_chart")
@@ -99,12 +99,12 @@ def test_when_a_case_is_opened_then_alternatives_are_compared_with_intervals(app
 def test_when_a_covariate_is_changed_then_estimates_move_and_are_labelled_hypothetical(app_home):
     meeting_id, case_id = _meeting(app_home)
     at = _app(app_home, "clinician", "pages/case.py", meeting_id=meeting_id, case_id=case_id)
-    before = at.dataframe[0].value.iloc[:, 1].tolist()
+    before = at.table[0].value.iloc[:, 1].tolist()
     at.toggle(key="whatif_on").set_value(True).run()
     at.number_input(key="whatif_egfr").set_value(20.0).run()
     assert not at.exception
     assert any("HYPOTHETICAL" in w.value for w in at.warning)
-    assert at.dataframe[0].value.iloc[:, 1].tolist() != before
+    assert at.table[0].value.iloc[:, 1].tolist() != before
 
 
 def test_when_an_override_has_no_rationale_then_the_decision_page_refuses_it(app_home):

@@ -6,7 +6,9 @@ approximate run, or an alternative outside the data's support (overlap), is said
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -15,7 +17,8 @@ from sqlalchemy import select
 
 from workbench.cohort import cached_analysis_frame
 from workbench.governance.consent import patient_consents
-from workbench.runs import approved_run, load_run
+from workbench.models.base import ModelLoadError
+from workbench.runs import RunError, approved_run, load_run
 from workbench.scenario import ALTERNATIVE_LABELS, COVARIATE_LABELS, COVARIATES
 from workbench.status import RunBrief, run_brief
 from workbench.store.service import Context, Workbench, service
@@ -64,13 +67,27 @@ class Comparison:
 
 @dataclass(frozen=True)
 class CaseView:
-    """Everything the case page shows."""
+    """Everything the case page shows.
+
+    ``drivers`` and ``similar`` are computed on first use: the page shows them behind a detail
+    selector, so switching patient draws the comparison without waiting for them.
+    """
 
     summary: PatientSummary
     comparison: Comparison
-    drivers: dict[str, pd.DataFrame]
-    similar: pd.DataFrame
+    drivers_of: Callable[[], dict[str, pd.DataFrame]] = field(repr=False, compare=False)
+    similar_of: Callable[[], pd.DataFrame] = field(repr=False, compare=False)
     extra: dict[str, Any] = field(default_factory=dict)
+
+    @cached_property
+    def drivers(self) -> dict[str, pd.DataFrame]:
+        """Per non-reference alternative, each covariate's contribution to this patient's effect."""
+        return self.drivers_of()
+
+    @cached_property
+    def similar(self) -> pd.DataFrame:
+        """The nearest cohort patients, what they received and how they did (observed)."""
+        return self.similar_of()
 
 
 def patient_summary(session: Any, pseudonym: str) -> PatientSummary:
@@ -161,6 +178,17 @@ def _plain_warnings(
     return warnings
 
 
+def _loaded(wb: Workbench, run: ModelRun) -> Any:
+    """The run's fitted model; a run this code cannot load is said in plain words, not as a traceback."""
+    try:
+        return load_run(wb, run)
+    except (RunError, ModelLoadError) as error:
+        raise CaseUnavailable(
+            f"the approved {run.outcome} model run #{run.id} cannot be used ({error}); "
+            "a data scientist must refit and approve a run"
+        ) from error
+
+
 def compare_alternatives(
     wb: Workbench,
     summary: PatientSummary,
@@ -168,8 +196,11 @@ def compare_alternatives(
     overrides: dict[str, Any] | None = None,
     min_important_difference: float | None = None,
     reference: str | None = None,
-) -> tuple[Comparison, dict[str, pd.DataFrame]]:
-    """Estimate every alternative for this patient with the approved runs (outcome and adverse event)."""
+) -> tuple[Comparison, Callable[[], dict[str, pd.DataFrame]]]:
+    """Estimate every alternative for this patient with the approved runs (outcome and adverse event).
+
+    Returns the comparison and a function that computes the drivers (only when they are shown).
+    """
     run = approved_run(wb, "hba1c_change")
     if run is None:
         raise CaseUnavailable("no approved model run for the outcome yet: a data scientist must approve one")
@@ -178,7 +209,7 @@ def compare_alternatives(
         wb.settings.min_important_difference if min_important_difference is None else min_important_difference
     )
     X = covariate_row(summary, overrides)
-    model = load_run(wb, run)
+    model = _loaded(wb, run)
     posterior = model.predict_effects(X)
     ref = reference or wb.settings.reference_alternative
     if ref not in posterior.alternatives:
@@ -186,14 +217,17 @@ def compare_alternatives(
     effects = posterior.for_patient(summary.pseudonym, reference=ref, min_important_difference=mid)
     table = effects.table.copy()
     if ae_run is not None:
-        ae_posterior = load_run(wb, ae_run).predict_effects(X)
+        ae_posterior = _loaded(wb, ae_run).predict_effects(X)
         ae = ae_posterior.for_patient(summary.pseudonym, reference=ref).table
         for column in ("mean", "q05", "q25", "q75", "q95"):
             table[f"ae_{column}"] = ae[column].reindex(table.index)
         table["ae_overlap_warning"] = ae["overlap_warning"].reindex(table.index)
     table["label"] = [ALTERNATIVE_LABELS.get(str(a), str(a)) for a in table.index]
     leading = str(table["p_best"].idxmax())
-    drivers = {str(a): model.drivers(X, str(a), ref) for a in posterior.alternatives if str(a) != ref}
+
+    def drivers() -> dict[str, pd.DataFrame]:
+        return {str(a): model.drivers(X, str(a), ref) for a in posterior.alternatives if str(a) != ref}
+
     comparison = Comparison(
         table=table,
         outcome_draws=effects.draws,
@@ -246,11 +280,18 @@ def open_case(
         min_important_difference=min_important_difference,
         reference=reference,
     )
-    frame = cached_analysis_frame(ctx.session, purpose="model_training")
-    similar = similar_patients(frame, covariate_row(summary, overrides))
+    X = covariate_row(summary, overrides)
+    wb = ctx.wb
+
+    def similar() -> pd.DataFrame:
+        # Computed when shown, after the case was opened (and audited) through this service.
+        with wb.read() as session:
+            frame = cached_analysis_frame(session, purpose="model_training")
+        return similar_patients(frame, X)
+
     if not overrides:
         ctx.audit("case.viewed", "patient", pseudonym, run=comparison.run.id)
-    return CaseView(summary=summary, comparison=comparison, drivers=drivers, similar=similar)
+    return CaseView(summary=summary, comparison=comparison, drivers_of=drivers, similar_of=similar)
 
 
 def _interval(lo: float, hi: float, fmt: str) -> str:
@@ -301,3 +342,26 @@ def warm_up(wb: Workbench) -> None:
     with wb.read() as session:
         cached_analysis_frame(session, purpose=None)
         cached_analysis_frame(session, purpose="model_training")
+
+
+def similar_rows(similar: pd.DataFrame) -> pd.DataFrame:
+    """Similar patients as the meeting reads them: plain column names, labels, sensible rounding."""
+    out = pd.DataFrame(index=similar.index)
+    for column in COVARIATES:
+        if column in similar.columns:
+            values = similar[column]
+            if pd.api.types.is_float_dtype(values):
+                values = values.round(1)
+            if column in {"cvd", "heart_failure"}:
+                values = values.map(lambda v: "yes" if bool(v) else "no")
+            out[COVARIATE_LABELS.get(column, column)] = values
+    if "treatment" in similar.columns:
+        out["Received"] = similar["treatment"].map(lambda a: ALTERNATIVE_LABELS.get(a, a))
+    if "hba1c_change" in similar.columns:
+        out["Observed HbA1c change (mmol/mol)"] = similar["hba1c_change"].round(1)
+    if "adverse_event" in similar.columns:
+        out["Adverse event"] = similar["adverse_event"].map(lambda v: "n/a" if pd.isna(v) else ("yes" if v else "no"))
+    if "distance" in similar.columns:
+        out["Distance (0 = identical)"] = similar["distance"]
+    out.index.name = "Patient"
+    return out
