@@ -15,6 +15,7 @@ patients, de-identified import and model fits: several minutes).
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import tempfile
@@ -75,6 +76,7 @@ def main() -> int:
         print("creating the demo deployment (2,000 patients)...", flush=True)
         for line in initialise(wb, demo=True):
             print(" ", line)
+    load_before = os.getloadavg()
     patients = suggest_cases(wb, limit=args.switches + 1)
     print(f"deployment: {home} ({len(suggest_cases(wb, limit=5000))} reviewable patients)")
     with sync_playwright() as p:
@@ -103,6 +105,7 @@ def main() -> int:
             plain, _ = switch_times(page, [f"ITEM-{i:04d}" for i in range(1, len(patients))])
             page.close()
         browser.close()
+    load_after = os.getloadavg()
     med, med_plain = statistics.median(ours), statistics.median(plain)
     p90 = statistics.quantiles(ours, n=10)[-1] if len(ours) >= 10 else max(ours)
     print(f"case page first load:            {first_load:6.2f} s   (target < 3 s)  page settled {first_settled:.2f} s")
@@ -110,6 +113,11 @@ def main() -> int:
     print(f"switch patient, page settled:    {statistics.median(ours_settled):6.2f} s   median")
     print(f"plain Streamlit + Plotly switch: {med_plain:6.2f} s")
     print(f"ratio ours / plain (median):     {med / med_plain:6.2f}x")
+    print(
+        "load average (1/5/15 min) before: {:.2f} {:.2f} {:.2f}, after: {:.2f} {:.2f} {:.2f} on {} cores".format(
+            *load_before, *load_after, os.cpu_count()
+        )
+    )
     return 0
 
 
