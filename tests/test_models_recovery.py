@@ -171,7 +171,7 @@ def test_when_bcf_fits_the_demo_cohort_then_a_reloaded_run_predicts_new_patients
     print("bcf coverage", cov, "ate error", ate_err)
     assert cov.mean() >= 0.75, cov
     assert np.abs(ate_err).max() < 2.5, ate_err
-    # new patients are predicted from the stored trees, aligned draw by draw with the posterior
+    # new patients are predicted from the stored basis weights, aligned draw by draw with the posterior
     new = data.X.iloc[:25]
     stored = model.predict_effects().draws[:, :25]
     np.testing.assert_allclose(model.predict_effects(new).draws, stored, atol=1e-9)

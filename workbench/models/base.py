@@ -42,7 +42,7 @@ class ModelLoadError(ValueError):
 
 def _versions() -> dict[str, str]:
     out = {}
-    for pkg in ("pymc", "pytensor", "arviz", "nutpie", "numpy", "pymc-bart", "case-review-workbench"):
+    for pkg in ("pymc", "pytensor", "arviz", "nutpie", "numpy", "scipy", "case-review-workbench"):
         try:
             out[pkg] = metadata.version(pkg)
         except metadata.PackageNotFoundError:

@@ -1,6 +1,6 @@
 """Reading and writing a run's ``xarray.DataTree`` as NetCDF-4 (HDF5 groups, via h5netcdf).
 
-One group per DataTree node (``posterior``, ``sample_stats``, ``bcf_forests``...), provenance in the
+One group per DataTree node (``posterior``, ``sample_stats``, ``posterior_predictive``...), provenance in the
 root attributes.  Reading loads everything into memory and closes the file, so a run file can be
 replaced while a dashboard process still serves the run it loaded.
 """
