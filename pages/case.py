@@ -1,6 +1,7 @@
 import streamlit as st
 
 from ui.auth import require_actor
+from ui.caveats import show_caveats
 from ui.resources import workbench
 from workbench.plots import (
     comparison_status,
@@ -161,8 +162,7 @@ def case_area() -> None:
         f"Model run #{run.id}: {run.model_name} model v{run.model_version}, fitted {run.created_at} UTC, "
         f"{run.status}, {quality}"
     )
-    for warning in comparison.warnings:
-        st.warning(warning)
+    show_caveats(comparison)
 
     info, main = st.columns([1, 3])
     with main:  # the comparison first: it is what the meeting waits for

@@ -63,6 +63,8 @@ class Comparison:
     hypothetical: bool
     approximate: bool
     reliable: bool
+    #: One short line per entry of ``warnings`` (same order), for a compact summary on screen.
+    warning_lines: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -145,37 +147,49 @@ def covariate_row(summary: PatientSummary, overrides: dict[str, Any] | None = No
     return pd.DataFrame([values], index=[summary.pseudonym])[COVARIATES]
 
 
-def _plain_warnings(
+def _warning_items(
     table: pd.DataFrame, run: ModelRun, ae_run: ModelRun | None, hypothetical: bool
-) -> list[str]:
-    warnings = []
+) -> list[tuple[str, str]]:
+    """Each caveat as (short line, full plain-words sentence).
+
+    The short lines let a page fold every caveat into one compact box (so the comparison stays on the
+    first screen) without dropping any; the full sentences are what is frozen with a decision.
+    """
+    items = []
     if hypothetical:
-        warnings.append(
-            "HYPOTHETICAL: covariates were changed by hand; these are not this patient's estimates."
-        )
+        items.append((
+            "HYPOTHETICAL values: not this patient's estimates.",
+            "HYPOTHETICAL: covariates were changed by hand; these are not this patient's estimates.",
+        ))
     for r, what in ((run, "outcome"), (ae_run, "adverse-event")):
         if r is None:
             continue
         if r.approximate:
-            warnings.append(
+            items.append((
+                f"APPROXIMATE {what} run #{r.id}: intervals may be too narrow.",
                 f"The {what} model run #{r.id} is a fast approximate preview, not a full fit: "
-                "its intervals may be too narrow."
-            )
+                "its intervals may be too narrow.",
+            ))
         elif not r.reliable:
             reasons = "; ".join(r.diagnostics.get("reasons", [])) or "diagnostics failed"
-            warnings.append(
+            items.append((
+                f"UNRELIABLE {what} run #{r.id}: failed its sampler diagnostics.",
                 f"The {what} model run #{r.id} FAILED its sampler diagnostics ({reasons}): "
-                "treat its numbers as unreliable."
-            )
-    for alternative, flagged in table["overlap_warning"].items():
-        if flagged:
-            label = ALTERNATIVE_LABELS.get(str(alternative), alternative)
-            warnings.append(
-                f"Few patients like this one received {label} "
-                "(or almost all did): its estimate is an extrapolation, so confidence is lower than the "
-                "interval suggests."
-            )
-    return warnings
+                "treat its numbers as unreliable.",
+            ))
+    flagged = [
+        str(ALTERNATIVE_LABELS.get(str(alternative), alternative))
+        for alternative, flag in table["overlap_warning"].items()
+        if flag
+    ]
+    for label in flagged:
+        items.append((
+            f"EXTRAPOLATION for {label}: few patients like this one received it.",
+            f"Few patients like this one received {label} "
+            "(or almost all did): its estimate is an extrapolation, so confidence is lower than the "
+            "interval suggests.",
+        ))
+    return items
 
 
 def _loaded(wb: Workbench, run: ModelRun) -> Any:
@@ -228,6 +242,7 @@ def compare_alternatives(
     def drivers() -> dict[str, pd.DataFrame]:
         return {str(a): model.drivers(X, str(a), ref) for a in posterior.alternatives if str(a) != ref}
 
+    items = _warning_items(table, run, ae_run, bool(overrides))
     comparison = Comparison(
         table=table,
         outcome_draws=effects.draws,
@@ -236,10 +251,11 @@ def compare_alternatives(
         min_important_difference=mid,
         run=run_brief(run),
         ae_run=run_brief(ae_run),
-        warnings=_plain_warnings(table, run, ae_run, bool(overrides)),
+        warnings=[full for _, full in items],
         hypothetical=bool(overrides),
         approximate=effects.approximate,
         reliable=effects.reliable and (ae_run is None or ae_run.reliable),
+        warning_lines=tuple(short for short, _ in items),
     )
     return comparison, drivers
 
