@@ -1,6 +1,7 @@
 import streamlit as st
 
 from ui.auth import require_actor
+from ui.caveats import show_caveats
 from ui.resources import workbench
 from workbench.export.service import ExportError, decision_file
 from workbench.review.case import comparison_rows
@@ -25,7 +26,12 @@ st.markdown(
 )
 st.markdown("Attendees: " + (", ".join(f"{n} ({d})" for n, d in meeting.attendees) or "none recorded"))
 
+FORM_KEYS = ("decision_choice", "decision_rationale", "decision_preferences", "decision_dissent",
+             "decision_follow_up", "decision_correct")
 history = case_decisions(wb, case_id)
+flash = st.session_state.pop("decision_flash", None)
+if flash:
+    st.success(flash, icon=":material/task_alt:")
 for record in history:
     state = "superseded" if record.superseded else "current"
     with st.container(border=True):
@@ -71,16 +77,25 @@ if view is None or view.summary.pseudonym != case.pseudonym or view.comparison.h
     st.stop()
 
 comparison = view.comparison
-for warning in comparison.warnings:
-    st.warning(warning)
+latest = history[-1] if history else None
+if latest is not None:
+    # Signed and immutable: a correction is a new linked version, asked for deliberately (never a second
+    # click on the button that signed the first one).
+    st.markdown(
+        f"This case is decided (v{latest.version}). To change it, record a correction: a new version "
+        "linked to this one; both stay visible."
+    )
+    if not st.toggle("Record a correction", key="decision_correct"):
+        st.stop()
+show_caveats(comparison)
 st.table(comparison_rows(comparison), hide_index=True)
 alternatives = [str(a) for a in comparison.table.index]
-latest = history[-1] if history else None
-st.subheader("Record a correction" if latest else "Record the decision")
+st.subheader(f"Correction of v{latest.version}" if latest else "Record the decision")
 st.caption(
     f"The model's leading alternative is **{ALTERNATIVE_LABELS.get(comparison.leading)}** "
     f"(P(best) {comparison.table.loc[comparison.leading, 'p_best']:.0%}). Choosing another is an override "
     "and needs a rationale."
+    + (" A correction must change something and should say why in the rationale." if latest else "")
 )
 with st.form("decision_form"):
     chosen = st.radio(
@@ -95,7 +110,9 @@ with st.form("decision_form"):
     preferences = st.text_area("Patient's stated preferences and values", key="decision_preferences")
     dissent = st.text_area("Dissenting views", key="decision_dissent")
     follow_up = st.text_input("Follow-up", key="decision_follow_up")
-    submitted = st.form_submit_button("Sign and record", type="primary")
+    submitted = st.form_submit_button(
+        "Sign and record the correction" if latest else "Sign and record", type="primary"
+    )
 if submitted:
     try:
         decision_id = record_decision(
@@ -109,5 +126,10 @@ if submitted:
     except (DecisionError, PermissionError) as error:
         st.error(str(error))
     else:
-        st.success(f"Decision #{decision_id} signed and recorded.")
+        version = latest.version + 1 if latest else 1
+        st.session_state["decision_flash"] = (
+            f"Decision v{version} (#{decision_id}) signed by {actor.display_name or actor.username} and recorded."
+        )
+        for key in FORM_KEYS:  # the next form starts empty and closed: no accidental second record
+            st.session_state.pop(key, None)
         st.rerun()

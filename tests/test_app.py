@@ -123,6 +123,36 @@ def test_when_an_override_has_no_rationale_then_the_decision_page_refuses_it(app
     assert any("OVERRIDE" in m.value for m in at.markdown)
 
 
+def test_when_a_decision_is_signed_then_the_form_closes_and_a_repeat_is_not_a_second_decision(app_home):
+    from workbench.review.decisions import case_decisions
+
+    meeting_id, case_id = _meeting(app_home)
+    at = _app(app_home, "clinician", "pages/case.py", meeting_id=meeting_id, case_id=case_id)
+    at.switch_page("pages/decision.py").run()
+    at.text_area(key="decision_preferences").set_value("Wants fewer tablets")
+    at.button(key="FormSubmitter:decision_form-Sign and record").click().run()
+    assert not at.exception and not at.error
+    assert any("v1" in s.value and "signed" in s.value for s in at.success)
+    # The signing button and the typed text are gone: a second click has nothing to press.
+    assert not [b for b in at.button if b.key and b.key.startswith("FormSubmitter:decision_form")]
+    assert not [t for t in at.text_area if t.key == "decision_preferences"]
+    assert len(case_decisions(_wb(app_home), case_id)) == 1
+
+    at.toggle(key="decision_correct").set_value(True).run()
+    assert at.text_area(key="decision_preferences").value == ""  # the correction form starts empty
+    at.text_area(key="decision_preferences").set_value("Wants fewer tablets")
+    at.button(key="FormSubmitter:decision_form-Sign and record the correction").click().run()
+    assert "already recorded" in at.error[0].value  # identical content is a duplicate, not a correction
+    assert len(case_decisions(_wb(app_home), case_id)) == 1
+
+    at.text_area(key="decision_dissent").set_value("Pharmacy would start a DPP-4 inhibitor")
+    at.button(key="FormSubmitter:decision_form-Sign and record the correction").click().run()
+    assert not at.error
+    versions = case_decisions(_wb(app_home), case_id)
+    assert [v.version for v in versions] == [1, 2] and versions[1].supersedes_id == versions[0].id
+    assert any("superseded" in m.value for m in at.markdown)
+
+
 @pytest.mark.parametrize("page,user", [
     ("pages/model.py", "datasci"), ("pages/equity.py", "datasci"), ("pages/import_data.py", "admin"),
     ("pages/privacy.py", "privacy"), ("pages/admin.py", "admin"), ("pages/home.py", "chair"),

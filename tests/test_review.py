@@ -98,6 +98,20 @@ def test_when_a_decision_is_corrected_then_both_versions_stay_and_the_first_is_u
     assert get_decision(wb, first) == replace(original, superseded=True)
 
 
+def test_when_a_correction_repeats_the_signed_decision_then_it_is_refused_as_a_duplicate(meeting):
+    wb, _, cases, pseudonyms = meeting
+    decision = DecisionInput("glp1ra", rationale="Prefers weekly injection ", follow_up="HbA1c in 3 months")
+    first = record_decision(wb, DOC, cases[0], decision, _comparison(pseudonyms[0]))
+    same = DecisionInput("glp1ra", rationale="Prefers weekly injection", follow_up="HbA1c in 3 months",
+                         dissent="  ")
+    with pytest.raises(DecisionError, match="already recorded"):
+        record_decision(wb, DOC, cases[0], same, _comparison(pseudonyms[0]), correction_of=first)
+    assert [v.version for v in case_decisions(wb, cases[0])] == [1]
+    changed = DecisionInput("glp1ra", rationale="Prefers weekly injection", follow_up="HbA1c in 6 weeks")
+    record_decision(wb, DOC, cases[0], changed, _comparison(pseudonyms[0]), correction_of=first)
+    assert [v.follow_up for v in case_decisions(wb, cases[0])] == ["HbA1c in 3 months", "HbA1c in 6 weeks"]
+
+
 def test_when_a_signed_decision_is_edited_through_the_orm_then_it_is_refused(meeting):
     wb, _, cases, pseudonyms = meeting
     decision_id = record_decision(wb, DOC, cases[0], DecisionInput("sglt2i"), _comparison(pseudonyms[0]))

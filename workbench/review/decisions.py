@@ -98,6 +98,18 @@ def _content_hash(content: dict[str, Any]) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
+def _same_decision(previous: Decision, decision: DecisionInput) -> bool:
+    """Whether the form says exactly what the signed decision already says (blank and missing are equal)."""
+    pairs = (
+        (previous.chosen_alternative, decision.chosen_alternative),
+        (previous.rationale, decision.rationale),
+        (previous.patient_preferences, decision.patient_preferences),
+        (previous.dissent, decision.dissent),
+        (previous.follow_up, decision.follow_up),
+    )
+    return all((old or "").strip() == (new or "").strip() for old, new in pairs)
+
+
 @dataclass(frozen=True)
 class DecisionInput:
     """What the decision form collects."""
@@ -141,6 +153,12 @@ def record_decision(
         raise DecisionError("there is no decision to correct")
     if previous is None and meeting.status != "open":
         raise DecisionError("the meeting is closed")
+    if previous is not None and _same_decision(previous, decision):
+        # A correction that changes nothing is a duplicate (a second click, a resubmitted form), not a
+        # deliberate new version.
+        raise DecisionError(
+            f"this is the decision already recorded (v{previous.version}): a correction must change something"
+        )
     recommendation = Recommendation(
         case_id=case_id,
         model_run_id=comparison.run.id,
