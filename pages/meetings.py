@@ -53,16 +53,16 @@ with left:
         table = pd.DataFrame(
             [
                 {
-                    "case": c.case_id,
-                    "patient": c.pseudonym,
-                    "question": c.question,
-                    "status": STATUS_LABELS[c.status],
-                    "decision": f"v{c.decision_version}" if c.decision_version else "",
+                    "Case": c.case_id,
+                    "Patient": c.pseudonym,
+                    "Question": c.question,
+                    "Status": STATUS_LABELS[c.status],
+                    "Decision": f"version {c.decision_version}" if c.decision_version else "none yet",
                 }
                 for c in meeting.cases
             ]
         )
-        st.table(table.set_index("case"))
+        st.table(table.set_index("Case"))
         case_ids = [c.case_id for c in meeting.cases]
         chosen = st.selectbox(
             "Open case",

@@ -100,8 +100,19 @@ def test_when_the_team_walks_a_meeting_then_the_override_is_recorded_and_exporte
 
     page.get_by_role("button", name="Open case review").click()
     expect(page.locator(".js-plotly-plot").first).to_be_visible(timeout=SLOW)
-    expect(page.get_by_text("90% interval").first).to_be_visible(timeout=SLOW)
+    expect(page.get_by_role("table").get_by_text("90% interval").first).to_be_visible(timeout=SLOW)
     page.screenshot(path=str(shots / "03-case.png"), full_page=True)
+    # Streamlit scrolls inside its own container, so a full-page shot stops at the fold: a tall window
+    # shows the lower part of the page (details, the Record button) as well.
+    page.set_viewport_size({"width": 1600, "height": 2600})
+    page.screenshot(path=str(shots / "03b-case-whole.png"))
+    for n, panel in enumerate(("Drivers", "Similar patients"), start=1):
+        page.get_by_test_id("stButtonGroup").get_by_text(panel, exact=True).click()
+        expect(page.locator(".js-plotly-plot").nth(1)).to_contain_text(
+            "Why this estimate" if panel == "Drivers" else "most similar patients", timeout=SLOW
+        )
+        page.screenshot(path=str(shots / f"03{chr(ord('b') + n)}-case-{panel.lower().replace(' ', '-')}.png"))
+    page.set_viewport_size({"width": 1600, "height": 1000})
 
     page.get_by_role("button", name="Record the decision").click()
     expect(page.get_by_text("Chosen alternative")).to_be_visible(timeout=SLOW)
@@ -117,6 +128,9 @@ def test_when_the_team_walks_a_meeting_then_the_override_is_recorded_and_exporte
     page.get_by_label("Rationale (required for an override)").fill(RATIONALE)
     page.get_by_role("button", name="Sign and record").click()
     expect(page.get_by_text("OVERRIDE of the model's leading")).to_be_visible(timeout=SLOW)
+    # Signed: the form is gone (no second click can record a duplicate); a correction is asked for deliberately.
+    expect(page.get_by_role("button", name="Sign and record")).to_have_count(0, timeout=SLOW)
+    expect(page.get_by_text(RATIONALE)).to_have_count(1)  # only in the signed record, not left in a form
     page.screenshot(path=str(shots / "05-recorded.png"), full_page=True)
 
     with page.expect_download(timeout=SLOW) as pdf_download:

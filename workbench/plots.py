@@ -9,6 +9,7 @@ every figure so a screenshot cannot lose the caveat. Tests assert on the traces'
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -36,6 +37,8 @@ FLAGGED_COLOUR = PALETTE["grey"]
 BENEFIT_COLOUR = PALETTE["blue"]
 HARM_COLOUR = PALETTE["vermillion"]
 FONT_SIZE = 16
+#: Characters per title line for charts drawn at half the page's width.
+TITLE_WIDTH = 48
 #: Plain-language banners, by status keyword.
 BANNERS = {
     "unreliable": "UNRELIABLE RUN: failed sampler diagnostics",
@@ -210,11 +213,9 @@ def _interval_traces(
             "type": "scatter",
             "y": labels,
             "x": _floats(mean),
-            "mode": "markers+text",
+            "mode": "markers",
             "marker": {"symbol": "diamond", "size": 14, "color": PALETTE["black"]},
-            "text": text,
-            "textposition": "top center",
-            "textfont": {"size": FONT_SIZE - 2},
+            "text": text,  # drawn by _value_labels, above the bars rather than over them
             "name": f"{name}: mean",
             "hovertemplate": "%{y}: mean %{x:.1f} " + unit + "<extra></extra>",
             "showlegend": False,
@@ -222,6 +223,42 @@ def _interval_traces(
         }
     )
     return traces
+
+
+#: Vertical room per forest row (px) and where its numbers sit: the thick bar is 0.42 of a row, so
+#: the numbers go just above it and the P(benefit) line just below it, neither over a bar.
+ROW_PX = 110
+VALUE_SHIFT = 34
+BELOW_SHIFT = -38
+
+
+def _value_labels(
+    labels: list[str],
+    mean: np.ndarray,
+    q05: np.ndarray,
+    q95: np.ndarray,
+    *,
+    xref: str = "x",
+    yref: str = "y",
+    fmt: Any = None,
+) -> list[dict[str, Any]]:
+    """Each row's mean and 90% interval as text just above its bars (annotation dicts)."""
+    fmt = fmt or _fmt
+    return [
+        {
+            "x": float(m),
+            "y": label,
+            "xref": xref,
+            "yref": yref,
+            "yshift": VALUE_SHIFT,
+            "showarrow": False,
+            "text": f"{fmt(m)}  (90%: {fmt(lo)} to {fmt(hi)})",
+            "font": {"size": FONT_SIZE - 2},
+            "name": "value_label",
+        }
+        for label, m, lo, hi in zip(labels, mean, q05, q95, strict=True)
+        if np.isfinite(m)
+    ]
 
 
 def _floats(values: np.ndarray) -> list[float]:
@@ -233,6 +270,9 @@ def _intervals(fig: go.Figure, labels: list[str], *, row: int | None = None, col
     """Add :func:`_interval_traces` to an existing figure (optionally in a subplot)."""
     for trace in _interval_traces(labels, **kw):
         fig.add_trace(trace, **({"row": row, "col": col} if row is not None else {}))
+    if row is None:
+        notes = _value_labels(labels, kw["mean"], kw["q05"], kw["q95"], fmt=kw.get("fmt"))
+        fig.update_layout(annotations=[*fig.layout.annotations, *notes])
 
 
 def _layout(title: str, *, height: int | None = None) -> dict[str, Any]:
@@ -270,6 +310,11 @@ def _banner_annotation(items: list[str]) -> dict[str, Any] | None:
     }
 
 
+#: Footnotes start below the x-axis title (which ends about 75 px under the plot) so they never overlap it.
+FOOTNOTE_SHIFT = -80
+FOOTNOTE_MARGIN = 140
+
+
 def _footnote_annotation(text: str) -> dict[str, Any]:
     return {
         "text": text,
@@ -277,8 +322,10 @@ def _footnote_annotation(text: str) -> dict[str, Any]:
         "yref": "paper",
         "x": 0.0,
         "y": 0.0,
-        "yshift": -52,
+        "yshift": FOOTNOTE_SHIFT,
         "xanchor": "left",
+        "yanchor": "top",
+        "align": "left",
         "showarrow": False,
         "font": {"size": FONT_SIZE - 3, "color": "#444444"},
         "name": "footnote",
@@ -339,7 +386,7 @@ def _p_benefit_annotations(sub: pd.DataFrame, shown: list[str], mid: float | Non
             "y": label,
             "yref": "y2",
             "xanchor": "right",
-            "yshift": -33,  # below the row's thick bar (half of 0.42 x 100 px), not over it
+            "yshift": BELOW_SHIFT,  # below the row's thick bar, not over it
             "showarrow": False,
             "text": f"{what} {_pct(float(row['p_benefit']))}"
             + (f" · P(best) {_pct(float(row['p_best']))}" if "p_best" in row.index else ""),
@@ -439,9 +486,11 @@ def plot_comparison(
         unit="",
         axes=("x", "y") if has_effect else None,
     )
-    layout = _layout(f"{outcome_label}: {direction}", height=160 + 100 * len(table))
+    layout = _layout(f"{outcome_label}: {direction}", height=300 + ROW_PX * len(table))
     y_axis = {"autorange": "reversed", "categoryorder": "array", "categoryarray": labels}
-    annotations: list[dict[str, Any]] = []
+    annotations: list[dict[str, Any]] = _value_labels(
+        labels, _col(table, "mean"), _col(table, "q05"), _col(table, "q95")
+    )
     shapes: list[dict[str, Any]] = []
     if has_effect:
         effect_rows = np.array([str(c) != reference for c in table.index])
@@ -460,13 +509,22 @@ def plot_comparison(
             unit="",
             axes=("x2", "y2"),
         )
+        annotations += _value_labels(
+            shown, _col(sub, "effect_mean"), _col(sub, "effect_q05"), _col(sub, "effect_q95"),
+            xref="x2", yref="y2",
+        )
         layout["xaxis"] = {"anchor": "y", "domain": [0.0, 0.48], "title": {"text": outcome_label}}
         layout["yaxis"] = {"anchor": "x", "domain": [0.0, 1.0], **y_axis}
         layout["xaxis2"] = {
             "anchor": "y2",
             "domain": [0.52, 1.0],
             "title": {
-                "text": "difference (negative = more improvement)" if lower_is_better else "difference"
+                "text": ("difference (negative = more improvement)" if lower_is_better else "difference")
+                + (
+                    f"<br>grey band: within ±{min_important_difference:g}, not clinically meaningful"
+                    if min_important_difference and min_important_difference > 0
+                    else ""
+                )
             },
         }
         layout["yaxis2"] = {"anchor": "x2", "domain": [0.0, 1.0], "matches": "y", "showticklabels": False, **y_axis}
@@ -489,7 +547,7 @@ def plot_comparison(
             )
         band_shapes, band_notes = _mid_band_items(min_important_difference, lower_is_better, "x2", "y2 domain")
         shapes += band_shapes
-        annotations += band_notes
+        del band_notes  # said in the axis title: inside the panel it collided with the last row's text
         if "p_benefit" in sub.columns:
             annotations += _p_benefit_annotations(sub, shown, min_important_difference)
     else:
@@ -498,8 +556,8 @@ def plot_comparison(
     notes = ["Diamond = mean; thick bar = 50% interval; thin bar = 90% interval."]
     if flagged.any():
         notes.append(OVERLAP_NOTE)
-    annotations.append(_footnote_annotation(" ".join(notes)))
-    layout["margin"]["b"] = 90
+    annotations.append(_footnote_annotation("<br>".join(notes)))
+    layout["margin"]["b"] = FOOTNOTE_MARGIN
     banner = _banner_annotation(_statuses(status, table))
     if banner:
         annotations.append(banner)
@@ -546,7 +604,7 @@ def plot_effect_vs_reference(
     _base_layout(
         fig,
         f"{outcome_label}: difference vs {_reference_label(table, reference)} ({direction})",
-        height=160 + 90 * len(sub),
+        height=300 + ROW_PX * len(sub),
     )
     if _flags(sub).any():
         _footnote(fig, OVERLAP_NOTE)
@@ -576,13 +634,15 @@ def _footnote(fig: go.Figure, text: str) -> None:
         yref="paper",
         x=0.0,
         y=0.0,
-        yshift=-52,
+        yshift=FOOTNOTE_SHIFT,
         xanchor="left",
+        yanchor="top",
+        align="left",
         showarrow=False,
         font={"size": FONT_SIZE - 3, "color": "#444444"},
         name="footnote",
     )
-    fig.update_layout(margin={"b": 90})
+    fig.update_layout(margin={"b": FOOTNOTE_MARGIN})
 
 
 def plot_effect_distribution(
@@ -707,7 +767,11 @@ def plot_icon_array(
     xs, ys = idx % columns, idx // columns
     groups = [
         (slice(0, sure), colour, f"{sure} {'benefit' if kind == 'benefit' else 'harmed'}"),
-        (slice(sure, sure + uncertain), light, f"{uncertain} may or may not"),
+        (
+            slice(sure, sure + uncertain),
+            light,
+            f"{uncertain} may or may not {'benefit' if kind == 'benefit' else 'be harmed'}",
+        ),
         (
             slice(sure + uncertain, n),
             PALETTE["light_grey"],
@@ -732,15 +796,19 @@ def plot_icon_array(
             )
         )
     point = round(probability * n)
-    title = f"{label}: about {point} out of {n} patients like this one"
+    count = f"about {point} out of {n} patients like this one"
     if interval is not None:
         lo, hi = sorted(interval)
-        title += f" (between {round(lo * n)} and {round(hi * n)})"
-    _base_layout(fig, title, height=140 + 36 * int(np.ceil(n / columns)))
+        count += f" (between {round(lo * n)} and {round(hi * n)})"
+    # Icon arrays sit side by side at half width: a one-line title was cut off at the right edge.
+    lines = [*textwrap.wrap(f"{label}:", TITLE_WIDTH), count]
+    _base_layout(fig, "<br>".join(lines), height=170 + 22 * len(lines) + 36 * int(np.ceil(n / columns)))
     fig.update_xaxes(visible=False, range=[-0.7, columns - 0.3])
     fig.update_yaxes(visible=False, autorange="reversed", scaleanchor="x")
     fig.update_layout(legend={"orientation": "h", "y": -0.05})
-    return add_status_banner(fig, _statuses(status))
+    add_status_banner(fig, _statuses(status))
+    fig.update_layout(margin={"t": fig.layout.margin.t + 22 * (len(lines) - 1)})
+    return fig
 
 
 # ----- drivers, adverse events, similar patients, subgroups ----------------------------------
@@ -868,7 +936,7 @@ def plot_adverse_events(
     )
     fig.update_yaxes(autorange="reversed", categoryorder="array", categoryarray=labels)
     fig.update_xaxes(title_text="risk of an adverse event within 6 months (%)", rangemode="tozero")
-    _base_layout(fig, "Risk of an adverse event: lower is better", height=160 + 90 * len(table))
+    _base_layout(fig, "Risk of an adverse event: lower is better", height=300 + ROW_PX * len(table))
     if flagged.any():
         _footnote(fig, OVERLAP_NOTE)
     return add_status_banner(fig, _statuses(status, table))
