@@ -50,10 +50,27 @@ mid = st.sidebar.number_input(
 )
 
 
+YES_NO = {"cvd", "heart_failure"}
+#: The decomposition's first row is the effect for a typical patient, the rest move it.
+DRIVER_LABELS = {**COVARIATE_LABELS, "(average patient)": "Effect for a typical patient"}
+
+
 def _value(name, value):
-    if name in {"cvd", "heart_failure"}:
+    if name in YES_NO:
         return "yes" if value else "no"
+    if isinstance(value, float) and value.is_integer() and name != "bmi":
+        return int(value)
     return round(value, 1) if isinstance(value, float) else value
+
+
+def _readable_drivers(frame):
+    """Yes/no covariates as words in the chart's row labels (a bare 1 or 0 means nothing on screen)."""
+    frame = frame.copy()
+    if "value" in frame.columns:
+        frame["value"] = frame["value"].astype(object)
+        for name in YES_NO & set(map(str, frame.index)):
+            frame.loc[name, "value"] = "yes" if frame.loc[name, "value"] else "no"
+    return frame
 
 
 @st.fragment
@@ -113,10 +130,10 @@ def case_details(view) -> None:
         if focus in view.drivers:
             st.plotly_chart(
                 plot_drivers(
-                    view.drivers[focus],
+                    _readable_drivers(view.drivers[focus]),
                     alternative_label=label,
                     reference_label=reference,
-                    covariate_labels=COVARIATE_LABELS,
+                    covariate_labels=DRIVER_LABELS,
                     status=status,
                 ),
                 key="drivers_chart",
@@ -127,7 +144,7 @@ def case_details(view) -> None:
     elif detail == "Similar patients":
         st.plotly_chart(plot_similar_patients(view.similar, status=status), key="similar_chart", width="stretch")
         st.caption("Observed outcomes of real (de-identified) patients, not predictions: a handful is an anecdote.")
-        st.dataframe(similar_rows(view.similar), width="stretch", key="similar_table")
+        st.table(similar_rows(view.similar))  # ten rows, static: readable on the shared screen at once
 
 
 @st.fragment

@@ -69,7 +69,9 @@ for record in history:
             except (ExportError, PermissionError) as error:
                 col.caption(str(error))
                 continue
-            col.download_button(label, data, file_name=name, mime=mime, key=f"download_{kind}_{record.id}")
+            col.download_button(
+                label, data, file_name=name, mime=mime, key=f"download_{kind}_{record.id}", on_click="ignore"
+            )  # no rerun: the page (and the record shown) stays as it is while the file downloads
 
 if view is None or view.summary.pseudonym != case.pseudonym or view.comparison.hypothetical:
     st.info("Open this case on the Case review page (without hypothetical values) to record a decision.")

@@ -117,6 +117,34 @@ def test_when_comparing_then_intervals_are_drawn_from_the_table_quantiles():
     assert all("90%:" in t for t in mean.text)
 
 
+def test_when_comparing_then_each_rows_numbers_sit_above_its_bars_not_over_them():
+    c = make_comparison()
+    fig = plots.plot_comparison(c.table, outcome_label="HbA1c change (mmol/mol)", min_important_difference=5)
+    labels = {(a.xref, a.y): a for a in fig.layout.annotations if a.name == "value_label"}
+    rows = list(_trace(fig, "Expected outcome: mean")[0].y)
+    effect_rows = list(_trace(fig, "Effect vs reference: mean")[0].y)
+    assert {y for x, y in labels if x == "x"} == set(rows) and {y for x, y in labels if x == "x2"} == set(effect_rows)
+    for (xref, y), note in labels.items():
+        row = c.table.iloc[rows.index(y)]
+        mean = row["mean"] if xref == "x" else row["effect_mean"]
+        assert note.x == pytest.approx(mean) and "90%:" in note.text
+    # above the thick (50%) bar: it is 0.42 of a row high, so half of it is ~0.21 * ROW_PX
+    assert all(a.yshift > 0.21 * plots.ROW_PX for a in labels.values())
+    assert all(a.yshift < -0.21 * plots.ROW_PX for a in fig.layout.annotations if a.name == "p_benefit")
+    assert _trace(fig, "Expected outcome: mean")[0].mode == "markers"  # no text drawn over the bars
+    # the footnote starts below the x-axis titles, and the ±MID note is in the axis title, not on a row
+    assert next(a for a in fig.layout.annotations if a.name == "footnote").yanchor == "top"
+    assert "not clinically meaningful" in fig.layout.xaxis2.title.text
+
+
+def test_when_an_icon_array_has_a_long_label_then_its_title_is_wrapped():
+    label = "GLP-1 receptor agonist: chance of improving HbA1c by more than 5 mmol/mol over DPP-4 inhibitor"
+    fig = plots.plot_icon_array(0.3, label=label, status="unreliable")
+    lines = fig.layout.title.text.split("<br>")
+    assert len(lines) >= 3 and max(map(len, lines[:-1])) <= plots.TITLE_WIDTH
+    assert " ".join(lines[:-1]) == label + ":" and lines[-1].startswith("about 30 out of 100")
+
+
 def test_when_comparing_then_effect_panel_excludes_reference_and_matches_effect_quantiles():
     c = make_comparison()
     fig = plots.plot_comparison(c.table, outcome_label="HbA1c", min_important_difference=5)

@@ -254,6 +254,7 @@ def _value_labels(
             "showarrow": False,
             "text": f"{fmt(m)}  (90%: {fmt(lo)} to {fmt(hi)})",
             "font": {"size": FONT_SIZE - 2},
+            "bgcolor": "rgba(255,255,255,0.85)",  # readable where the zero or MID line crosses it
             "name": "value_label",
         }
         for label, m, lo, hi in zip(labels, mean, q05, q95, strict=True)
@@ -391,6 +392,7 @@ def _p_benefit_annotations(sub: pd.DataFrame, shown: list[str], mid: float | Non
             "text": f"{what} {_pct(float(row['p_benefit']))}"
             + (f" · P(best) {_pct(float(row['p_best']))}" if "p_best" in row.index else ""),
             "font": {"size": FONT_SIZE - 3},
+            "bgcolor": "rgba(255,255,255,0.85)",
             "name": "p_benefit",
         }
         for label, (_, row) in zip(shown, sub.iterrows(), strict=True)
@@ -807,7 +809,11 @@ def plot_icon_array(
     fig.update_yaxes(visible=False, autorange="reversed", scaleanchor="x")
     fig.update_layout(legend={"orientation": "h", "y": -0.05})
     add_status_banner(fig, _statuses(status))
-    fig.update_layout(margin={"t": fig.layout.margin.t + 22 * (len(lines) - 1)})
+    # Title pinned to the top so that a taller (wrapped) title pushes the banner down, not into it.
+    fig.update_layout(
+        title={"y": 1.0, "yref": "container", "yanchor": "top", "pad": {"t": 8}},
+        margin={"t": fig.layout.margin.t + 22 * (len(lines) - 1)},
+    )
     return fig
 
 
@@ -858,7 +864,8 @@ def plot_drivers(
                 "width": 6,
             },
             text=[f"{_fmt(m, 2)} (90%: {_fmt(a, 2)} to {_fmt(b, 2)})" for m, a, b in zip(mean, lo, hi, strict=True)],
-            textposition="outside",
+            textposition="none",  # the numbers are a column right of the plot: beside the bars they
+            # overlapped the interval whiskers and ran off the edge
             customdata=np.column_stack([lo, hi]),
             hovertemplate="%{y}: %{x:.2f} (90%: %{customdata[0]:.2f} to %{customdata[1]:.2f})<extra></extra>",
             name="contribution",
@@ -872,6 +879,23 @@ def plot_drivers(
         height=140 + 48 * len(frame),
     )
     fig.update_xaxes(title_text="contribution to the difference (vs a typical patient)")
+    numbers = [
+        {
+            "x": 1.0,
+            "xref": "paper",
+            "xanchor": "left",
+            "xshift": 12,
+            "y": label,
+            "yref": "y",
+            "showarrow": False,
+            "align": "left",
+            "text": f"{_fmt(m, 2)} (90%: {_fmt(a, 2)} to {_fmt(b, 2)})",
+            "font": {"size": FONT_SIZE - 2},
+            "name": "driver_value",
+        }
+        for label, m, a, b in zip(labels, mean, lo, hi, strict=True)
+    ]
+    fig.update_layout(annotations=numbers, margin={"r": 250})
     return add_status_banner(fig, _statuses(status))
 
 
