@@ -4,6 +4,8 @@ import io
 import itertools
 import json
 import re
+import sys
+import types
 from datetime import date
 
 import pytest
@@ -305,3 +307,22 @@ def test_when_two_processes_used_then_results_equal_single_process(deid):
     single = list(deid.deidentify_many(items, batch_size=8))
     assert [r.text for r in multi] == [r.text for r in single]
     assert [r.findings for r in multi] == [r.findings for r in single]
+
+
+@pytest.mark.slow
+def test_when_the_main_script_is_the_dashboard_then_worker_processes_do_not_run_it(deid, tmp_path, monkeypatch):
+    # In the Streamlit server and under AppTest, __main__ is the dashboard script; forkserver and
+    # spawn would re-run it in every worker (seen in CI: the workers died importing app.py).
+    script = tmp_path / "dashboard_script.py"
+    script.write_text("raise SystemExit('the main script ran inside a worker process')\n")
+    main = types.ModuleType("__main__")
+    main.__file__ = str(script)
+    monkeypatch.setitem(sys.modules, "__main__", main)
+    items = [(f"Seen by Dr Ada Byron{i} on 2024-02-{i + 1:02d}.", None, 10) for i in range(12)]
+    try:
+        multi = list(deid.deidentify_many(items, batch_size=4, n_process=2))
+    finally:
+        deid.close()
+    assert len(multi) == len(items)
+    assert all("Byron" not in r.text for r in multi)
+    assert sys.modules["__main__"] is main  # the caller's main module is given back

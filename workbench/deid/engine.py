@@ -22,12 +22,15 @@ import json
 import logging
 import multiprocessing
 import os
+import sys
 import threading
+import types
 import unicodedata
 import weakref
 from collections import deque
 from collections.abc import Iterable, Iterator, Mapping
 from concurrent.futures import Future, ProcessPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from importlib import resources
@@ -1321,7 +1324,9 @@ class TextDeidentifier:
             self._pools[n_process] = pool
             weakref.finalize(self, pool.shutdown, wait=False, cancel_futures=True)
         # One tiny job per worker: returns once every worker has built its de-identifier.
-        list(pool.map(_worker_ping, range(n_process)))
+        # Workers (and the forkserver) start now, so they never see the caller's script.
+        with _bare_main():
+            list(pool.map(_worker_ping, range(n_process)))
 
     def close(self) -> None:
         """Stop the worker processes (a later multi-process call starts new ones)."""
@@ -1346,6 +1351,25 @@ class TextDeidentifier:
             if not pending:
                 return
             yield from pending.popleft().result()
+
+
+@contextmanager
+def _bare_main() -> Iterator[None]:
+    """Hide the caller's ``__main__`` while worker processes start.
+
+    ``forkserver`` and ``spawn`` re-run the parent's main script in each new process. In the
+    Streamlit server (and under AppTest) that script is the dashboard's ``app.py``, which
+    must never run outside Streamlit; the workers need nothing from it, since everything they
+    run lives in this module. A bare module without ``__file__`` or ``__spec__`` makes
+    multiprocessing skip that step.
+    """
+    saved = sys.modules.get("__main__")
+    sys.modules["__main__"] = types.ModuleType("__main__")
+    try:
+        yield
+    finally:
+        if saved is not None:
+            sys.modules["__main__"] = saved
 
 
 _WORKER: TextDeidentifier | None = None
