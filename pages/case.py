@@ -63,6 +63,20 @@ def _value(name, value):
     return round(value, 1) if isinstance(value, float) else value
 
 
+def _short_number(value):
+    """One decimal at most, no trailing zeros: 90, 25.5, -10.4."""
+    if value != value:
+        return "n/a"
+    text = f"{value:.1f}".rstrip("0").rstrip(".")
+    return "0" if text == "-0" else text
+
+
+def _driver_unit(frame):
+    """Contributions are in outcome units (mmol/mol) unless the model says they are log-odds."""
+    scale = str(frame["scale"].iloc[0]) if "scale" in frame.columns and len(frame) else "outcome"
+    return "mmol/mol" if scale == "outcome" else scale
+
+
 def _readable_drivers(frame):
     """Yes/no covariates as words in the chart's row labels (a bare 1 or 0 means nothing on screen)."""
     frame = frame.copy()
@@ -134,6 +148,7 @@ def case_details(view) -> None:
                     alternative_label=label,
                     reference_label=reference,
                     covariate_labels=DRIVER_LABELS,
+                    unit=_driver_unit(view.drivers[focus]),
                     status=status,
                 ),
                 key="drivers_chart",
@@ -144,7 +159,11 @@ def case_details(view) -> None:
     elif detail == "Similar patients":
         st.plotly_chart(plot_similar_patients(view.similar, status=status), key="similar_chart", width="stretch")
         st.caption("Observed outcomes of real (de-identified) patients, not predictions: a handful is an anecdote.")
-        st.table(similar_rows(view.similar))  # ten rows, static: readable on the shared screen at once
+        rows = similar_rows(view.similar)
+        # Ten rows, static, readable on the shared screen at once; st.table would print 90.0000.
+        formats = {c: _short_number for c in rows.select_dtypes("number").columns}
+        formats.update({c: "{:.2f}" for c in rows.columns if c.startswith("Distance")})
+        st.table(rows.style.format(formats))
 
 
 @st.fragment

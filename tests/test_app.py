@@ -96,6 +96,20 @@ def test_when_a_case_is_opened_then_alternatives_are_compared_with_intervals(app
     assert at.get("plotly_chart")
 
 
+def test_when_the_detail_panels_are_opened_then_drivers_and_similar_patients_read_in_plain_words(app_home):
+    meeting_id, case_id = _meeting(app_home)
+    at = _app(app_home, "clinician", "pages/case.py", meeting_id=meeting_id, case_id=case_id)
+    assert len([w for w in at.warning]) <= 1  # every caveat in one box, not one box each
+    at.segmented_control(key="case_detail").set_value("Drivers").run()
+    assert not at.exception, at.exception
+    at.segmented_control(key="case_detail").set_value("Similar patients").run()
+    assert not at.exception, at.exception
+    similar = at.table[-1].value
+    assert {"Received", "Observed HbA1c change (mmol/mol)", "Adverse event"} <= set(similar.columns)
+    assert set(similar["Heart failure"]) <= {"yes", "no"}
+    assert all("." not in v or len(v.split(".")[1]) <= 1 for v in similar["Age (years)"].astype(str))
+
+
 def test_when_a_covariate_is_changed_then_estimates_move_and_are_labelled_hypothetical(app_home):
     meeting_id, case_id = _meeting(app_home)
     at = _app(app_home, "clinician", "pages/case.py", meeting_id=meeting_id, case_id=case_id)

@@ -104,13 +104,17 @@ def test_when_the_team_walks_a_meeting_then_the_override_is_recorded_and_exporte
     page.screenshot(path=str(shots / "03-case.png"), full_page=True)
     # Streamlit scrolls inside its own container, so a full-page shot stops at the fold: a tall window
     # shows the lower part of the page (details, the Record button) as well.
-    page.set_viewport_size({"width": 1600, "height": 2600})
+    page.set_viewport_size({"width": 1600, "height": 3400})
     page.screenshot(path=str(shots / "03b-case-whole.png"))
     for n, panel in enumerate(("Drivers", "Similar patients"), start=1):
         page.get_by_test_id("stButtonGroup").get_by_text(panel, exact=True).click()
         expect(page.locator(".js-plotly-plot").nth(1)).to_contain_text(
             "Why this estimate" if panel == "Drivers" else "most similar patients", timeout=SLOW
         )
+        if panel == "Similar patients":  # the table of what they received and how they did, in words
+            expect(page.get_by_role("table").get_by_text("Observed HbA1c change (mmol/mol)")).to_be_visible(
+                timeout=SLOW
+            )
         page.screenshot(path=str(shots / f"03{chr(ord('b') + n)}-case-{panel.lower().replace(' ', '-')}.png"))
     page.set_viewport_size({"width": 1600, "height": 1000})
 

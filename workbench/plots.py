@@ -807,12 +807,14 @@ def plot_icon_array(
     _base_layout(fig, "<br>".join(lines), height=170 + 22 * len(lines) + 36 * int(np.ceil(n / columns)))
     fig.update_xaxes(visible=False, range=[-0.7, columns - 0.3])
     fig.update_yaxes(visible=False, autorange="reversed", scaleanchor="x")
-    fig.update_layout(legend={"orientation": "h", "y": -0.05})
+    # Always a legend: with one non-empty group (e.g. "100 may or may not be harmed") Plotly drops it,
+    # and an all-orange grid without its key reads as "everyone is harmed".
+    fig.update_layout(legend={"orientation": "h", "y": -0.05}, showlegend=True)
     add_status_banner(fig, _statuses(status))
     # Title pinned to the top so that a taller (wrapped) title pushes the banner down, not into it.
     fig.update_layout(
-        title={"y": 1.0, "yref": "container", "yanchor": "top", "pad": {"t": 8}},
-        margin={"t": fig.layout.margin.t + 22 * (len(lines) - 1)},
+        title={"y": 1.0, "yref": "container", "yanchor": "top", "pad": {"t": 26}},
+        margin={"t": fig.layout.margin.t + 18 + 22 * (len(lines) - 1)},
     )
     return fig
 
@@ -825,6 +827,7 @@ def plot_drivers(
     reference_label: str,
     covariate_labels: Mapping[str, str] | None = None,
     lower_is_better: bool = True,
+    unit: str | None = None,
     status: Status = None,
 ) -> go.Figure:
     """Each covariate's contribution to this patient's effect, with 90% intervals, largest first.
@@ -878,7 +881,9 @@ def plot_drivers(
         f"Why this estimate: {alternative_label} vs {reference_label} (blue = favours {alternative_label})",
         height=140 + 48 * len(frame),
     )
-    fig.update_xaxes(title_text="contribution to the difference (vs a typical patient)")
+    fig.update_xaxes(
+        title_text=f"contribution to the difference{f' ({unit})' if unit else ''}, vs a typical patient"
+    )
     numbers = [
         {
             "x": 1.0,
