@@ -19,10 +19,10 @@ st.markdown(
     f"- Schema revision: `{status.schema_revision}`"
     + ("" if status.schema_current else " (not current: restart to migrate)")
 )
-run = status.approved_run or status.latest_run
-if run is None:
+runs = status.approved_runs or ([status.latest_run] if status.latest_run else [])
+if not runs:
     st.info("No model run yet.")
-else:
+for run in runs:
     label = "approved" if run.status == "approved" else run.status
     quality = "approximate preview" if run.approximate else ("reliable" if run.reliable else "UNRELIABLE")
     st.markdown(

@@ -68,6 +68,14 @@ def test_when_signing_in_with_the_form_then_home_shows_the_cohort(app_home):
     assert at.metric[0].value == "40"
 
 
+def test_when_both_outcomes_have_approved_runs_then_home_names_each(app_home):
+    at = _app(app_home, "chair", "pages/home.py")
+    assert not at.exception
+    runs = [m.value for m in at.markdown if "Model run" in m.value]
+    assert len(runs) == 2, runs  # the glycaemic and the adverse-event run the case pages use
+    assert any("HbA1c" in r for r in runs) and any("adverse" in r.lower() for r in runs), runs
+
+
 def test_when_wrong_password_then_sign_in_is_refused(app_home):
     at = _app(app_home, None)
     at.text_input(key="sign_in_username").set_value("clinician")

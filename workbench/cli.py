@@ -28,8 +28,11 @@ def status() -> None:
     st = deployment_status(Workbench())
     console.print(f"database: {st.database} (schema {st.schema_revision})")
     console.print(f"patients: {st.n_patients}  notes: {st.n_notes}  meetings: {st.n_meetings}")
-    run = st.approved_run or st.latest_run
-    console.print(f"model run: {'none' if run is None else f'#{run.id} {run.model_name} {run.status}'}")
+    runs = st.approved_runs or ([st.latest_run] if st.latest_run else [])
+    if not runs:
+        console.print("model run: none")
+    for run in runs:
+        console.print(f"model run: #{run.id} {run.model_name} v{run.model_version} on {run.outcome}, {run.status}")
     for step in st.next_steps:
         console.print(f"next: {step}")
 

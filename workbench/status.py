@@ -39,6 +39,9 @@ class Status:
     latest_run: RunBrief | None
     approved_run: RunBrief | None
     next_steps: list[str] = field(default_factory=list)
+    # The run each outcome's case pages use (the newest approved one per outcome): a meeting
+    # sees the glycaemic and the adverse-event model side by side, so both are named.
+    approved_runs: list[RunBrief] = field(default_factory=list)
 
 
 def run_brief(run: ModelRun | None) -> RunBrief | None:
@@ -67,9 +70,13 @@ def deployment_status(wb: Workbench) -> Status:
         n_imports = session.scalar(select(func.count()).select_from(ImportJob)) or 0
         n_meetings = session.scalar(select(func.count()).select_from(Meeting)) or 0
         latest = session.scalars(select(ModelRun).order_by(ModelRun.id.desc()).limit(1)).first()
-        approved = session.scalars(
-            select(ModelRun).where(ModelRun.status == "approved").order_by(ModelRun.id.desc()).limit(1)
-        ).first()
+        approved_all = session.scalars(
+            select(ModelRun).where(ModelRun.status == "approved").order_by(ModelRun.id.desc())
+        ).all()
+        per_outcome: dict[str, ModelRun] = {}
+        for run in approved_all:
+            per_outcome.setdefault(run.outcome, run)
+        approved = approved_all[0] if approved_all else None
     revision = current_revision(wb.url)
     steps: list[str] = []
     if n_patients == 0:
@@ -96,4 +103,5 @@ def deployment_status(wb: Workbench) -> Status:
         latest_run=run_brief(latest),
         approved_run=run_brief(approved),
         next_steps=steps,
+        approved_runs=[b for r in sorted(per_outcome.values(), key=lambda r: r.outcome) if (b := run_brief(r))],
     )
