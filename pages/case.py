@@ -11,7 +11,16 @@ from workbench.plots import (
     plot_icon_array,
     plot_similar_patients,
 )
-from workbench.review.case import CaseUnavailable, comparison_rows, open_case, similar_rows
+from workbench.review.case import (
+    CaseUnavailable,
+    comparison_rows,
+    display_value,
+    driver_unit,
+    open_case,
+    readable_drivers,
+    short_number,
+    similar_rows,
+)
 from workbench.review.meetings import get_meeting
 from workbench.review.worklist import suggest_cases
 from workbench.scenario import ALTERNATIVE_LABELS, COVARIATE_LABELS, OUTCOMES
@@ -50,41 +59,8 @@ mid = st.sidebar.number_input(
 )
 
 
-YES_NO = {"cvd", "heart_failure"}
 #: The decomposition's first row is the effect for a typical patient, the rest move it.
 DRIVER_LABELS = {**COVARIATE_LABELS, "(average patient)": "Effect for a typical patient"}
-
-
-def _value(name, value):
-    if name in YES_NO:
-        return "yes" if value else "no"
-    if isinstance(value, float) and value.is_integer() and name != "bmi":
-        return int(value)
-    return round(value, 1) if isinstance(value, float) else value
-
-
-def _short_number(value):
-    """One decimal at most, no trailing zeros: 90, 25.5, -10.4."""
-    if value != value:
-        return "n/a"
-    text = f"{value:.1f}".rstrip("0").rstrip(".")
-    return "0" if text == "-0" else text
-
-
-def _driver_unit(frame):
-    """Contributions are in outcome units (mmol/mol) unless the model says they are log-odds."""
-    scale = str(frame["scale"].iloc[0]) if "scale" in frame.columns and len(frame) else "outcome"
-    return "mmol/mol" if scale == "outcome" else scale
-
-
-def _readable_drivers(frame):
-    """Yes/no covariates as words in the chart's row labels (a bare 1 or 0 means nothing on screen)."""
-    frame = frame.copy()
-    if "value" in frame.columns:
-        frame["value"] = frame["value"].astype(object)
-        for name in YES_NO & set(map(str, frame.index)):
-            frame.loc[name, "value"] = "yes" if frame.loc[name, "value"] else "no"
-    return frame
 
 
 @st.fragment
@@ -144,11 +120,11 @@ def case_details(view) -> None:
         if focus in view.drivers:
             st.plotly_chart(
                 plot_drivers(
-                    _readable_drivers(view.drivers[focus]),
+                    readable_drivers(view.drivers[focus]),
                     alternative_label=label,
                     reference_label=reference,
                     covariate_labels=DRIVER_LABELS,
-                    unit=_driver_unit(view.drivers[focus]),
+                    unit=driver_unit(view.drivers[focus]),
                     status=status,
                 ),
                 key="drivers_chart",
@@ -161,7 +137,7 @@ def case_details(view) -> None:
         st.caption("Observed outcomes of real (de-identified) patients, not predictions: a handful is an anecdote.")
         rows = similar_rows(view.similar)
         # Ten rows, static, readable on the shared screen at once; st.table would print 90.0000.
-        formats = {c: _short_number for c in rows.select_dtypes("number").columns}
+        formats = {c: short_number for c in rows.select_dtypes("number").columns}
         formats.update({c: "{:.2f}" for c in rows.columns if c.startswith("Distance")})
         st.table(rows.style.format(formats))
 
@@ -221,7 +197,7 @@ def case_area() -> None:
         )
         for name, value in summary.covariates.items():
             flag = " *(hypothetical)*" if name in overrides else ""
-            st.markdown(f"- {COVARIATE_LABELS[name]}: **{_value(name, overrides.get(name, value))}**{flag}")
+            st.markdown(f"- {COVARIATE_LABELS[name]}: **{display_value(name, overrides.get(name, value))}**{flag}")
         if summary.current_treatment:
             st.markdown(
                 f"Received: **{ALTERNATIVE_LABELS.get(summary.current_treatment, summary.current_treatment)}**"

@@ -139,3 +139,17 @@ def test_when_the_chair_closes_the_meeting_then_no_case_or_first_decision_can_be
     with pytest.raises(DecisionError, match="closed"):
         record_decision(wb, DOC, cases[1], DecisionInput("sglt2i"), _comparison(pseudonyms[1]))
     assert meeting_decisions(wb, meeting_id) == []
+
+
+def test_when_values_are_shown_to_the_meeting_then_flags_read_yes_no_and_numbers_lose_trailing_zeros():
+    import pandas as pd
+
+    from workbench.review.case import display_value, driver_unit, readable_drivers, short_number
+
+    assert display_value("cvd", 1) == "yes" and display_value("heart_failure", 0.0) == "no"
+    assert display_value("age", 90.0) == 90 and display_value("bmi", 32.0) == 32.0
+    assert display_value("egfr", 41.26) == 41.3
+    assert [short_number(v) for v in (90.0, 25.5, -0.04, float("nan"))] == ["90", "25.5", "0", "n/a"]
+    frame = pd.DataFrame({"value": [1.0, 62.0], "scale": ["outcome", "outcome"]}, index=["cvd", "age"])
+    assert readable_drivers(frame)["value"].tolist() == ["yes", 62.0]
+    assert driver_unit(frame) == "mmol/mol" and driver_unit(frame.assign(scale="log-odds")) == "log-odds"

@@ -31,6 +31,8 @@ COVARIATE_LABELS: dict[str, str] = {
     "deprivation_quintile": "Deprivation quintile (1 = most deprived)",
 }
 COVARIATES: list[str] = list(COVARIATE_LABELS)
+#: Covariates recorded as 0/1 flags: shown as yes/no, never as a bare number.
+YES_NO_COVARIATES: frozenset[str] = frozenset({"cvd", "heart_failure"})
 
 OUTCOMES: dict[str, str] = {
     "hba1c_change": "HbA1c change at 6 months (mmol/mol)",

@@ -19,7 +19,7 @@ from workbench.cohort import cached_analysis_frame
 from workbench.governance.consent import patient_consents
 from workbench.models.base import ModelLoadError
 from workbench.runs import RunError, approved_run, load_run
-from workbench.scenario import ALTERNATIVE_LABELS, COVARIATE_LABELS, COVARIATES
+from workbench.scenario import ALTERNATIVE_LABELS, COVARIATE_LABELS, COVARIATES, YES_NO_COVARIATES
 from workbench.status import RunBrief, run_brief
 from workbench.store.service import Context, Workbench, service
 from workbench.store.tables import Condition, ModelRun, Note, Patient, Treatment
@@ -368,7 +368,7 @@ def similar_rows(similar: pd.DataFrame) -> pd.DataFrame:
             values = similar[column]
             if pd.api.types.is_float_dtype(values):
                 values = values.round(1)
-            if column in {"cvd", "heart_failure"}:
+            if column in YES_NO_COVARIATES:
                 values = values.map(lambda v: "yes" if bool(v) else "no")
             out[COVARIATE_LABELS.get(column, column)] = values
     if "treatment" in similar.columns:
@@ -381,3 +381,36 @@ def similar_rows(similar: pd.DataFrame) -> pd.DataFrame:
         out["Distance (0 = identical)"] = similar["distance"]
     out.index.name = "Patient"
     return out
+
+
+def display_value(name: str, value: Any) -> Any:
+    """A covariate value as the meeting reads it: yes/no for flags, 90 rather than 90.0 (BMI keeps its decimal)."""
+    if name in YES_NO_COVARIATES:
+        return "yes" if value else "no"
+    if isinstance(value, float) and value.is_integer() and name != "bmi":
+        return int(value)
+    return round(value, 1) if isinstance(value, float) else value
+
+
+def short_number(value: float) -> str:
+    """One decimal at most, no trailing zeros: 90, 25.5, -10.4 (a table cell, not a measurement)."""
+    if value != value:
+        return "n/a"
+    text = f"{value:.1f}".rstrip("0").rstrip(".")
+    return "0" if text == "-0" else text
+
+
+def driver_unit(frame: pd.DataFrame) -> str:
+    """Contributions are in outcome units (mmol/mol) unless the model says they are log-odds."""
+    scale = str(frame["scale"].iloc[0]) if "scale" in frame.columns and len(frame) else "outcome"
+    return "mmol/mol" if scale == "outcome" else scale
+
+
+def readable_drivers(frame: pd.DataFrame) -> pd.DataFrame:
+    """Yes/no covariates as words in the drivers chart's row labels (a bare 1 or 0 means nothing on screen)."""
+    frame = frame.copy()
+    if "value" in frame.columns:
+        frame["value"] = frame["value"].astype(object)
+        for name in YES_NO_COVARIATES & set(map(str, frame.index)):
+            frame.loc[name, "value"] = "yes" if frame.loc[name, "value"] else "no"
+    return frame
