@@ -575,11 +575,11 @@ class _NerOnlySpacyEngine(SpacyNlpEngine):
         )
 
     def artifacts_for(
-        self, pairs: Iterable[tuple[str, Any]], *, batch_size: int, n_process: int
+        self, pairs: Iterable[tuple[str, Any]], *, batch_size: int
     ) -> Iterator[tuple[NlpArtifacts, Any]]:
         """Yield (artifacts, context) for (text, context) pairs in order, via ``nlp.pipe``."""
         nlp = self.nlp[_LANG]  # type: ignore[index]
-        for doc, context in nlp.pipe(pairs, as_tuples=True, batch_size=batch_size, n_process=n_process):
+        for doc, context in nlp.pipe(pairs, as_tuples=True, batch_size=batch_size):
             yield self._doc_to_nlp_artifact(doc, _LANG), context
 
     def get_supported_entities(self) -> list[str]:
@@ -1016,17 +1016,15 @@ def _extend_names(findings: list[Finding], text: str) -> list[Finding]:
             word = m.group(1)
             before = text[max(0, m.start(1) - 30) : m.start(1)]
             mid = not _SENTENCE_END.search(before)
+            prev = _WORD_BEFORE.search(text, max(0, m.start(1) - 40), m.start(1))  # the word before this one
             if _INITIAL.fullmatch(word):
-                prev = _WORD_BEFORE.search(text, max(0, m.start(1) - 40), m.start(1))
                 titled = prev is not None and prev.group(1).strip(".").lower() in _TITLE_WORDS
                 if not (word.endswith(".") or titled) or (word in ("A", "I") and not titled):
                     break
             elif word.lower() in _PARTICLES and word.islower():
-                prev = _WORD_BEFORE.search(text, max(0, m.start(1) - 40), m.start(1))
                 if not prev or not _plain_name_word(prev.group(1), common, family, mid_sentence=False):
                     break
             else:
-                prev = _WORD_BEFORE.search(text, max(0, m.start(1) - 40), m.start(1))
                 if prev is not None and prev.group(1).lower() in _DETERMINERS:
                     break  # "the Crystal Palace": a determiner makes it a thing
                 if not _plain_name_word(word, common, family, mid_sentence=mid):
@@ -1306,7 +1304,7 @@ class TextDeidentifier:
             yield from self._pool_map(items, batch_size=batch_size, n_process=n_process)
             return
         pairs = ((text, (text, known, shift)) for text, known, shift in items)
-        for art, (text, known, shift) in self._nlp_engine.artifacts_for(pairs, batch_size=batch_size, n_process=1):
+        for art, (text, known, shift) in self._nlp_engine.artifacts_for(pairs, batch_size=batch_size):
             findings = self.analyze(text, known=known, nlp_artifacts=art)
             yield DeidResult(self._anonymise(text, findings, known, shift), findings)
 
