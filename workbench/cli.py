@@ -6,13 +6,17 @@ share one code path.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 
 from workbench.store.service import Workbench
+
+if TYPE_CHECKING:
+    from rich.progress import Progress, TaskID
 
 app = typer.Typer(help="Case Review Workbench command line.", no_args_is_help=True)
 audit_app = typer.Typer(help="The tamper-evident audit trail.", no_args_is_help=True)
@@ -71,7 +75,7 @@ def demo(
     del files
 
 
-def _progress_bar():
+def _progress_bar() -> tuple[Progress, Callable[[str, int, int | None], None]]:
     """A Rich progress bar as the ``(stage, done, total)`` callback the package functions take."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -83,7 +87,7 @@ def _progress_bar():
         console=console,
         transient=True,
     )
-    tasks: dict[str, int] = {}
+    tasks: dict[str, TaskID] = {}
 
     def update(stage: str, done: int, total: int | None) -> None:
         if stage not in tasks:

@@ -149,7 +149,8 @@ _FRAMES: dict[tuple[Any, ...], pd.DataFrame] = {}
 def cohort_version(session: Session) -> tuple[Any, ...]:
     """Changes whenever the cohort could: an import, a consent change or an erasure."""
     return (
-        session.get_bind().url.render_as_string(hide_password=True),
+        # get_bind() may be an Engine or a Connection; .engine is the Engine for both.
+        session.get_bind().engine.url.render_as_string(hide_password=True),
         session.scalar(select(func.max(ImportJob.id))),
         session.scalar(select(func.max(Consent.id))),
         session.scalar(select(func.count()).select_from(Patient).where(Patient.erased_at.is_not(None))),

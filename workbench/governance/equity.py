@@ -16,7 +16,7 @@ import pandas as pd
 from sqlalchemy import select
 
 from workbench.cohort import cached_analysis_frame
-from workbench.runs import approved_run, load_run
+from workbench.runs import RunError, approved_run, load_run
 from workbench.scenario import ALTERNATIVE_LABELS
 from workbench.store.service import Workbench
 from workbench.store.tables import Case, Decision, Patient
@@ -125,11 +125,14 @@ def equity_report(wb: Workbench, *, seed: int = 0) -> EquityReport:
             None, empty, empty, overrides, ["No approved model run: calibration cannot be shown."]
         )
     model = load_run(wb, run)
+    data, design = model.data, model.design
+    if data is None or design is None:
+        raise RunError(f"model run #{run.id} loaded without its training data; refit it")
     with wb.read() as session:
         frame = cached_analysis_frame(session, purpose="model_training")
     frame = frame.dropna(subset=["treatment", "hba1c_change"])
-    frame = frame[frame["treatment"].isin(model.data.alternatives if model.data is not None else [])]
-    X = frame[list(model.design.columns)] if model.design is not None else frame
+    frame = frame[frame["treatment"].isin(data.alternatives)]
+    X = frame[list(design.columns)]
     predictive = model.posterior_predictive(X, frame["treatment"], seed=seed)
     lo, hi = np.quantile(predictive, [0.05, 0.95], axis=0)
     y = frame["hba1c_change"].to_numpy(dtype=float)
@@ -163,8 +166,8 @@ def equity_report(wb: Workbench, *, seed: int = 0) -> EquityReport:
                     f"{ATTRIBUTES[attribute].lower()} '{group}' (n={n}): it serves this group poorly."
                 )
             group_effect = effects[:, mask, :].mean(axis=1)
-            for j, alternative in enumerate(model.data.alternatives if model.data is not None else []):
-                if alternative == model.data.reference:
+            for j, alternative in enumerate(data.alternatives):
+                if alternative == data.reference:
                     continue
                 effect_rows.append(
                     {

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import CursorResult, Delete, delete, select
 
 from workbench.deid.vault import unseal
 from workbench.store.service import Context, service
@@ -49,14 +49,20 @@ def reidentify(ctx: Context, pseudonym: str, *, reason: str) -> dict[str, Any]:
     return identity
 
 
+def _deleted(ctx: Context, statement: Delete) -> int:
+    """Run a DELETE and return how many rows it removed (the erasure report counts them)."""
+    result = ctx.session.execute(statement)
+    # A DML statement always yields a CursorResult; Session.execute is typed as the general Result.
+    if not isinstance(result, CursorResult):
+        raise TypeError(f"DELETE returned {type(result).__name__}, not a CursorResult")
+    return result.rowcount
+
+
 def _erase(ctx: Context, patient: Patient) -> dict[str, int]:
     removed = {}
     for table in CLINICAL_TABLES:
-        result = ctx.session.execute(delete(table).where(table.patient_id == patient.id))
-        removed[table.__tablename__] = result.rowcount or 0
-    removed["vault"] = (
-        ctx.session.execute(delete(VaultEntry).where(VaultEntry.pseudonym == patient.pseudonym)).rowcount or 0
-    )
+        removed[table.__tablename__] = _deleted(ctx, delete(table).where(table.patient_id == patient.id))
+    removed["vault"] = _deleted(ctx, delete(VaultEntry).where(VaultEntry.pseudonym == patient.pseudonym))
     for column in (
         "sex",
         "age_at_index",

@@ -149,9 +149,11 @@ def read_sources(
 
 
 def _known(patient: SourcePatient) -> KnownIdentifiers:
-    record = dict(patient.identity)
-    record["other_names"] = sorted(patient.people)
-    record["other_places"] = sorted(patient.places)
+    record: dict[str, str | list[str]] = {
+        **patient.identity,
+        "other_names": sorted(patient.people),
+        "other_places": sorted(patient.places),
+    }
     return KnownIdentifiers.from_record(record)
 
 
@@ -364,7 +366,7 @@ def commit_import(ctx: Context, prepared: PreparedImport) -> ImportReport:
             objects = [_MODEL_FOR[name](patient_id=patient.id, **row) for row in rows]
             session.add_all(objects)
             if name == "treatments":
-                treatments = objects
+                treatments = [t for t in objects if isinstance(t, Treatment)]
         if treatments:
             session.flush()
             main = next((t for t in treatments if t.line == "second"), treatments[0])

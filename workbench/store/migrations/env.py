@@ -1,7 +1,7 @@
 """Alembic environment: runs on the connection the workbench hands over (or its URL)."""
 
 from alembic import context
-from sqlalchemy import create_engine
+from sqlalchemy import Connection, create_engine
 
 from workbench.store.tables import Base
 
@@ -12,14 +12,19 @@ target_metadata = Base.metadata
 def run() -> None:
     connection = config.attributes.get("connection")
     if connection is None:
-        engine = create_engine(config.get_main_option("sqlalchemy.url"))
+        url = config.get_main_option("sqlalchemy.url")
+        if not url:
+            raise RuntimeError(
+                "Alembic needs a connection in config.attributes['connection'] or a sqlalchemy.url option"
+            )
+        engine = create_engine(url)
         with engine.begin() as conn:
             _configure(conn)
     else:
         _configure(connection)
 
 
-def _configure(connection) -> None:
+def _configure(connection: Connection) -> None:
     context.configure(
         connection=connection,
         target_metadata=target_metadata,
