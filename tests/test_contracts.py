@@ -268,3 +268,33 @@ def test_when_problems_are_listed_in_the_readme_then_each_known_problem_is_there
     flat = re.sub(r"\s+", " ", readme)
     for problem in problems:
         assert problem.split(" (UTF-8")[0] in flat, problem
+
+
+def test_when_a_coded_element_or_full_url_has_the_wrong_json_type_then_it_is_a_violation_not_a_crash(
+    demo,
+) -> None:
+    # A list where a code belongs used to raise TypeError (unhashable) out of the check, so the
+    # import stopped without naming the file, the entry or the element.
+    bad = json.loads(demo.fhir_bundles[0].read_text("utf-8"))
+    bad["entry"][0]["resource"]["gender"] = ["Zelda"]
+    bad["entry"][1]["fullUrl"] = ["urn:uuid:Zelda"]
+    result = check_fhir_bundle(bad, file_name="b.json")
+    located = {(v.row, v.field) for v in result.violations}
+    assert (1, "Patient.gender") in located
+    assert (2, "Bundle.entry.fullUrl") in located
+    assert "Zelda" not in str(ContractError(result.violations))
+
+
+def test_when_a_resource_type_is_not_a_type_name_then_it_is_a_violation_not_a_skipped_count(demo) -> None:
+    # Skipped types are counted by name in the import report, which is stored: a name that is
+    # not a FHIR type name could be anything, so it is refused rather than stored.
+    bad = json.loads(demo.fhir_bundles[0].read_text("utf-8"))
+    bad["entry"].append({"fullUrl": "urn:uuid:x", "resource": {"resourceType": "Zelda Smith 1951"}})
+    bad["entry"].append({"fullUrl": "urn:uuid:y", "resource": {"resourceType": 7}})
+    result = check_fhir_bundle(bad, file_name="b.json")
+    n = len(bad["entry"])
+    assert [(v.row, v.field, v.problem) for v in result.violations] == [
+        (n - 1, "Bundle.entry.resource.resourceType", "does not have the expected format"),
+        (n, "Bundle.entry.resource.resourceType", "does not have the expected format"),
+    ]
+    assert not result.skipped

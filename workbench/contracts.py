@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Hashable, Iterable, Mapping
 from dataclasses import dataclass, field
 from importlib import import_module
 from pathlib import Path
@@ -313,8 +313,9 @@ _KNOWN_PROBLEMS = {
 def validate_csv_extract(folder: Path) -> tuple[dict[str, pd.DataFrame], list[ContractViolation]]:
     """Read and check every table of a CSV extract folder, including references between tables.
 
-    Returns the tables read (as strings) and all violations; import stores nothing unless the
-    list is empty.
+    Returns the tables as the contract judged them (strings; empty and whitespace-only cells
+    missing, so a reader never meets a blank the checks let through) and all violations; import
+    stores nothing unless the list is empty.
     """
     folder = Path(folder)
     tables: dict[str, pd.DataFrame] = {}
@@ -329,7 +330,7 @@ def validate_csv_extract(folder: Path) -> tuple[dict[str, pd.DataFrame], list[Co
         except (UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError):
             violations.append(ContractViolation(path.name, None, None, PROBLEM_UNREADABLE))
             continue
-        tables[table] = df
+        tables[table] = _as_text(df)
         violations += validate_csv_table(table, df, file_name=path.name)
     for (table, col), (target, target_col) in REFERENCES.items():
         if table not in tables or target not in tables:
@@ -524,6 +525,10 @@ _FHIR_REQUIRED_CODES: dict[tuple[str, str], frozenset[str]] = {
 }
 
 
+# FHIR resource type names are one capitalised word of letters (``Patient``, ``MedicationRequest``).
+_RESOURCE_TYPE = re.compile(r"[A-Z][A-Za-z]{1,63}")
+
+
 def _fhir_class(resource_type: str) -> type[Any]:
     # fhir.resources >= 8 ships R5 as its default package and R4B (a compatible R4 revision) as a
     # subpackage; there is no separate R4 package, so R4 resources are validated against R4B.
@@ -548,7 +553,7 @@ def check_fhir_bundle(bundle: Mapping[str, Any], *, file_name: str) -> FhirCheck
     if not isinstance(entries, list):
         result.violations.append(ContractViolation(file_name, None, "Bundle.entry", "must be a list"))
         return result
-    full_urls = {e.get("fullUrl") for e in entries if isinstance(e, Mapping)}
+    full_urls = {e["fullUrl"] for e in entries if isinstance(e, Mapping) and isinstance(e.get("fullUrl"), str)}
     for pos, entry in enumerate(entries, start=1):
         resource = entry.get("resource") if isinstance(entry, Mapping) else None
         if not isinstance(resource, Mapping) or "resourceType" not in resource:
@@ -556,7 +561,15 @@ def check_fhir_bundle(bundle: Mapping[str, Any], *, file_name: str) -> FhirCheck
                 ContractViolation(file_name, pos, "Bundle.entry.resource", PROBLEM_MISSING)
             )
             continue
-        rtype = str(resource["resourceType"])
+        if entry.get("fullUrl") is not None and not isinstance(entry["fullUrl"], str):
+            result.violations.append(ContractViolation(file_name, pos, "Bundle.entry.fullUrl", "must be a string"))
+        rtype = resource["resourceType"]
+        if not isinstance(rtype, str) or not _RESOURCE_TYPE.fullmatch(rtype):
+            # Not a type name: counting it among the skipped types would store whatever it says.
+            result.violations.append(
+                ContractViolation(file_name, pos, "Bundle.entry.resource.resourceType", PROBLEM_PATTERN)
+            )
+            continue
         if rtype not in FHIR_SUPPORTED_RESOURCES:
             result.skipped[rtype] += 1
             continue
@@ -571,7 +584,9 @@ def check_fhir_bundle(bundle: Mapping[str, Any], *, file_name: str) -> FhirCheck
                     ContractViolation(file_name, pos, f"{rtype}.{loc}" if loc else rtype, problem)
                 )
         for (code_type, element), allowed in _FHIR_REQUIRED_CODES.items():
-            if code_type == rtype and element in resource and resource[element] not in allowed:
+            value = resource.get(element)
+            # A list or object here is already a type violation from the model above.
+            if code_type == rtype and element in resource and isinstance(value, Hashable) and value not in allowed:
                 result.violations.append(
                     ContractViolation(file_name, pos, f"{rtype}.{element}", PROBLEM_ALLOWED)
                 )
