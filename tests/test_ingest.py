@@ -186,3 +186,75 @@ def test_when_demo_and_synthea_are_imported_then_no_identifier_is_anywhere_in_th
     # The message names where and what kind of identifier leaked, never the identifier itself.
     assert found == [], f"identifiers found: {sorted(set(found))}"
     assert inspect(engine).get_table_names()
+
+
+def _bundle(small_extract: Path, number: int = 0) -> dict:
+    return json.loads(sorted((small_extract / "fhir").glob("*.json"))[number].read_text())
+
+
+def _read(bundle: dict) -> list:
+    from collections import Counter
+
+    from workbench.ingest.fhir_reader import read_bundle
+
+    return read_bundle(bundle, "FHIR file 1 of 1", Counter())
+
+
+def test_when_a_patient_has_neither_id_nor_mrn_then_one_patient_is_read(small_extract):
+    # A Patient may go without an id (a transaction bundle's POST); it used to be read twice,
+    # once per way of referring to it, and without an MRN the empty copy became a second patient.
+    bundle = _bundle(small_extract)
+    patient = next(e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "Patient")
+    patient.pop("id", None)
+    patient.pop("identifier", None)
+    patients = _read(bundle)
+    assert len(patients) == 1
+    assert patients[0].key == patients[0].locator  # no MRN, no id: nothing else to merge copies on
+    assert patients[0].encounters and patients[0].observations
+    assert "Patient (resource 1)" in patients[0].locator
+
+
+def test_when_resources_have_neither_id_nor_full_url_then_each_is_read(small_extract):
+    bundle = _bundle(small_extract)
+    expected = len(_read(_bundle(small_extract))[0].observations)
+    assert expected >= 2
+    for entry in bundle["entry"]:
+        if entry["resource"]["resourceType"] == "Observation":
+            entry.pop("fullUrl", None)
+            entry["resource"].pop("id", None)
+    assert len(_read(bundle)[0].observations) == expected
+
+
+def test_when_a_resource_repeats_its_type_and_id_then_it_is_read_once(small_extract):
+    bundle = _bundle(small_extract)
+    expected = len(_read(_bundle(small_extract))[0].conditions)
+    condition = next(e for e in bundle["entry"] if e["resource"]["resourceType"] == "Condition")
+    condition["resource"]["id"] = "c1"
+    bundle["entry"].append({"fullUrl": "urn:uuid:copy", "resource": dict(condition["resource"])})
+    assert len(_read(bundle)[0].conditions) == expected
+
+
+def test_when_optional_csv_cells_hold_only_spaces_then_they_are_read_as_missing(small_extract, tmp_path):
+    # The contract counts a whitespace-only cell as missing; the reader used to parse it and
+    # crash (an int, float or date of "  ") with no file, row or field named.
+    from workbench.ingest.csv_reader import read_csv_extract
+
+    folder = tmp_path / "csv"
+    shutil.copytree(small_extract / "csv", folder)
+    edits = {
+        "patients.csv": "deprivation_quintile",
+        "conditions.csv": "onset_date",
+        "outcomes.csv": "hba1c_change",
+    }
+    for name, column in edits.items():
+        rows = list(csv.DictReader((folder / name).open(newline="")))
+        rows[0][column] = "   "
+        with (folder / name).open("w", newline="") as fh:
+            writer = csv.DictWriter(fh, fieldnames=list(rows[0]), lineterminator="\n")
+            writer.writeheader()
+            writer.writerows(rows)
+    patients = read_csv_extract(folder)
+    first = next(p for p in patients if p.locator == "patients.csv row 1")
+    assert first.deprivation_quintile is None
+    assert [c["onset_date"] for c in first.conditions][:1] == [None]
+    assert [o["hba1c_change"] for o in first.outcomes][:1] == [None]

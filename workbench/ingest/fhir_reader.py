@@ -152,31 +152,39 @@ def read_bundle(data: dict[str, Any], label: str, skipped: Counter[str]) -> list
         raise ContractError(check.violations)
     skipped.update({k: v for k, v in check.skipped.items() if k not in FHIR_NAMED_RESOURCES})
     violations: list[ContractViolation] = []
+    # Each supported resource once, in bundle order. FHIR lets a resource go without an id (or a
+    # fullUrl): it is then reachable by neither reference but is still read; a Type/id repeated
+    # later in the bundle is the same resource and is read once.
+    resources: list[dict[str, Any]] = []
     by_ref: dict[str, dict[str, Any]] = {}
     for entry in data.get("entry") or []:
         resource = entry["resource"]
         if resource["resourceType"] not in SUPPORTED:
             continue
-        for ref in (entry.get("fullUrl"), f"{resource['resourceType']}/{resource.get('id')}"):
+        local = f"{resource['resourceType']}/{resource['id']}" if resource.get("id") else None
+        if local is not None and local in by_ref:
+            continue
+        resources.append(resource)
+        for ref in (entry.get("fullUrl"), local):
             if ref:
                 by_ref[ref] = resource
 
-    patients: dict[str, SourcePatient] = {}
-    for ref, resource in by_ref.items():
+    # Keyed by the Patient resource object itself: its id may be absent.
+    patients: dict[int, SourcePatient] = {}
+    for position, resource in enumerate(resources, start=1):
         if resource["resourceType"] == "Patient":
-            pid = resource.get("id") or ref
-            if pid not in patients:
-                patients[pid] = _patient(resource, f"{label} Patient/{pid}")
+            where = f"Patient/{resource['id']}" if resource.get("id") else f"Patient (resource {position})"
+            patients[id(resource)] = _patient(resource, f"{label} {where}")
     people = {
-        name for r in by_ref.values() if r["resourceType"] == "Practitioner" if (name := _display_name(r))
+        name for r in resources if r["resourceType"] == "Practitioner" if (name := _display_name(r))
     }
     places = {
-        name for r in by_ref.values() if r["resourceType"] == "Organization" if (name := _display_name(r))
+        name for r in resources if r["resourceType"] == "Organization" if (name := _display_name(r))
     }
 
     def subject(resource: dict[str, Any]) -> SourcePatient | None:
         ref = (resource.get("subject") or resource.get("patient") or {}).get("reference")
-        target = by_ref.get(ref or "")
+        target = by_ref.get(ref) if isinstance(ref, str) else None
         if target is None or target["resourceType"] != "Patient":
             violations.append(
                 ContractViolation(
@@ -187,7 +195,7 @@ def read_bundle(data: dict[str, Any], label: str, skipped: Counter[str]) -> list
                 )
             )
             return None
-        return patients[target.get("id") or ref]
+        return patients[id(target)]
 
     def name_of(reference: dict[str, Any] | None) -> str | None:
         if not reference:
@@ -195,11 +203,7 @@ def read_bundle(data: dict[str, Any], label: str, skipped: Counter[str]) -> list
         target = by_ref.get(reference.get("reference") or "")
         return _display_name(target) if target else reference.get("display")
 
-    seen: set[int] = set()
-    for resource in by_ref.values():
-        if id(resource) in seen:
-            continue
-        seen.add(id(resource))
+    for resource in resources:
         rtype = resource["resourceType"]
         if rtype in {"Patient", "Practitioner", "Organization"}:
             continue
