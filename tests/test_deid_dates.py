@@ -56,7 +56,7 @@ def test_when_date_like_but_invalid_then_replaced_by_placeholder(invalid):
         "review in 3/12",
         "for 6 months",
         "twice daily",
-        "diagnosed in 2019",
+        "metformin 2000 mg daily",
         "you may take 2 tablets",
         "eGFR 44 mL/min/1.73m2",
         "insulin 10 units at bedtime",

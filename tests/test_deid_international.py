@@ -202,4 +202,5 @@ def test_when_a_european_contact_block_is_scrubbed_then_no_identifier_survives(d
     out = deid_sm.deidentify(text).text
     for leaked in ("Alina", "Gesterbyntie", "377", "HYVINK", "41600", "0490 39 07 81"):
         assert leaked not in out
-    assert "Monday" in out  # a weekday alone is not an identifier (Safe Harbor)
+    # a weekday is a date (it would give a shift away mod 7): no offset here, so a placeholder
+    assert out.endswith("after [DATE].")

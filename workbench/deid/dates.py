@@ -11,9 +11,15 @@ set ``DeidConfig.day_first`` for UK sources. A numeric date that only parses one
 (``25/03/2024``) is read that way whatever the default. A date-like string that parses
 neither way is not shifted but replaced by ``[DATE]``.
 
-Years on their own ("in 2019") are left alone: Safe Harbor permits the year, and
-shifting a bare year by a fraction of a year cannot be done faithfully. Month names on
-their own ("in March") are also left alone (see ``docs/deidentification.md``).
+Partial dates are dates too. We shift dates instead of cutting them to the year, so a
+weekday or a year left as written beside shifted dates would undo part of the shift (a
+weekday gives the offset mod 7). Weekday names ("Monday", "Tues", "WED") and four-digit
+years *in date context* ("in 2019", "since 2015", "2015-2018", "the 1990s", "in '98")
+are therefore found as dates (as i2b2/n2c2 annotation marks them) and shifted: a weekday
+by the same offset (mod 7), a year to the year of its 1 July plus the offset. A number
+with a unit or a count ("2000 mg", "of 1500 patients", "from 1500 to 2000") is not a
+year. Month names on their own ("in March") are left alone (see
+``docs/deidentification.md``).
 """
 
 from __future__ import annotations
@@ -22,10 +28,13 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 import regex
+from spacy.lang.en.stop_words import STOP_WORDS
 
 __all__ = [
     "DATE_PATTERNS",
+    "PARTIAL_DATE_KINDS",
     "DateSpan",
+    "date_score",
     "find_dates",
     "parse_date_text",
     "shift_date",
@@ -63,37 +72,62 @@ def _month_alternation() -> str:
 _MON = _month_alternation()
 _ORD = r"(?i:st|nd|rd|th)"
 
+_WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+_WEEKDAY_SHORT = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+#: The longer abbreviations ("Tues", "Weds", "Thurs"); a shifted "Tues" keeps that style.
+_WEEKDAY_LONG_SHORT = ("Mon", "Tues", "Weds", "Thurs", "Fri", "Sat", "Sun")
+_WEEKDAY_LOOKUP = {
+    **{w.lower(): i for i, w in enumerate(_WEEKDAYS)},
+    **{w.lower(): i for i, w in enumerate(_WEEKDAY_SHORT)},
+    **{w.lower(): i for i, w in enumerate(_WEEKDAY_LONG_SHORT)},
+    "thur": 3,
+}
+
+
+def _alternation(words: list[str]) -> str:
+    return "(?:" + "|".join(sorted(set(words), key=len, reverse=True)) + ")"
+
+
+# Full weekday names in any case (no English word is spelt like one); abbreviations in
+# title or upper case only, and only with a date context (see _weekday_context_ok):
+# "Sun", "Sat", "Wed" are also words ("sun exposure", "sat up", "they wed").
+_WD_FULL = _alternation([f(w) for w in _WEEKDAYS for f in (str, str.upper, str.lower)])
+_WD_SHORT = _alternation([f(w) for w in (*_WEEKDAY_SHORT, *_WEEKDAY_LONG_SHORT, "Thur") for f in (str, str.upper)])
+_WD_ANY = f"(?:{_WD_FULL}|{_WD_SHORT})"
+# A weekday written before a full date belongs to it ("Monday, 3 March 2024").
+_WD_PREFIX = rf"(?:(?P<wd>{_WD_ANY})\.?,?\s+(?:the\s+)?)?"
+
 #: (name, regex, score). Named groups: y, m (number), mon (name), d, ord, yy (2-digit year).
 #: The regexes are case-sensitive (month names are title/upper case by construction).
 DATE_PATTERNS: list[tuple[str, str, float]] = [
     (
         "iso",
-        r"(?<![\w-])(?P<y>(?:1[89]|20)\d{2})-(?P<m>[01]?\d)-(?P<d>[0-3]?\d)"
+        r"(?<![\w-])" + _WD_PREFIX + r"(?P<y>(?:1[89]|20)\d{2})-(?P<m>[01]?\d)-(?P<d>[0-3]?\d)"
         r"(?:[T ](?:[01]\d|2[0-3]):[0-5]\d(?::[0-5]\d(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?"
         r"(?![\w-])",
         0.9,
     ),
     (
         "numeric",
-        r"(?<![\w/.-])(?P<a>\d{1,2})(?P<sep>[/.-])(?P<b>\d{1,2})(?P=sep)"
+        r"(?<![\w/.-])" + _WD_PREFIX + r"(?P<a>\d{1,2})(?P<sep>[/.-])(?P<b>\d{1,2})(?P=sep)"
         r"(?P<y>(?:1[89]|20)\d{2}|\d{2})(?![\w/-]|\.\d)",
         0.7,
     ),
     (
         "day_month_year",
-        r"(?<!\w)(?P<d>[0-3]?\d)(?P<ord>" + _ORD + r")?(?:\s+of)?[\s-]+(?P<mon>" + _MON + r")"
+        r"(?<!\w)" + _WD_PREFIX + r"(?P<d>[0-3]?\d)(?P<ord>" + _ORD + r")?(?:\s+of)?[\s-]+(?P<mon>" + _MON + r")"
         r"\.?,?[\s-]+(?P<y>(?:1[89]|20)\d{2}|'?\d{2})(?!\w)",
         0.9,
     ),
     (
         "month_day_year",
-        r"(?<!\w)(?P<mon>" + _MON + r")\.?\s+(?:the\s+)?(?P<d>[0-3]?\d)(?P<ord>" + _ORD + r")?"
+        r"(?<!\w)" + _WD_PREFIX + r"(?P<mon>" + _MON + r")\.?\s+(?:the\s+)?(?P<d>[0-3]?\d)(?P<ord>" + _ORD + r")?"
         r",?\s+(?P<y>(?:1[89]|20)\d{2})(?!\w)",
         0.9,
     ),
     (
         "month_year",
-        r"(?<!\w)(?P<mon>" + _MON + r")\.?,?\s+(?P<y>(?:1[89]|20)\d{2})(?!\w)",
+        r"(?<!\w)(?P<mon>" + _MON + r")\.?,?\s+(?:of\s+)?(?P<y>(?:1[89]|20)\d{2})(?!\w)",
         0.8,
     ),
     (
@@ -103,25 +137,182 @@ DATE_PATTERNS: list[tuple[str, str, float]] = [
     ),
     (
         "day_month",
-        r"(?<!\w)(?P<d>[0-3]?\d)(?P<ord>" + _ORD + r")?(?:\s+of)?\s+(?P<mon>" + _MON + r")"
+        r"(?<!\w)" + _WD_PREFIX + r"(?P<d>[0-3]?\d)(?P<ord>" + _ORD + r")?(?:\s+of)?\s+(?P<mon>" + _MON + r")"
         r"(?![\w.]|\.\w)",
         0.7,
     ),
     (
         "month_day",
-        r"(?<!\w)(?P<mon>" + _MON + r")\.?\s+(?:the\s+)?(?P<d>[0-3]?\d)(?P<ord>" + _ORD + r")?"
+        r"(?<!\w)" + _WD_PREFIX + r"(?P<mon>" + _MON + r")\.?\s+(?:the\s+)?(?P<d>[0-3]?\d)(?P<ord>" + _ORD + r")?"
         r"(?![\w:.,/]\d|\w|\s*(?i:mg|ml|units?|mmol|kg|%))",
         0.6,
     ),
 ]
 
+_STOP_WORDS = frozenset(STOP_WORDS)
+_SCORES = {name: score for name, _rx, score in DATE_PATTERNS}
 _COMPILED = [(name, regex.compile(rx), score) for name, rx, score in DATE_PATTERNS]
+
+# -- partial dates: weekdays, years in date context, year ranges, decades -------------------
+#: Kinds that name a weekday, a year or a decade, not one calendar day. Their ``value`` is a
+#: representative date (1 July of the year; the middle of a decade; for a weekday, that
+#: weekday in the first week of 2001) so that shifting it moves them like the full dates.
+PARTIAL_DATE_KINDS = frozenset({"year", "year_short", "year_range", "decade", "weekday"})
+_PARTIAL_SCORES = {"year": 0.6, "year_short": 0.6, "year_range": 0.7, "decade": 0.6, "weekday": 0.7}
+_Y4 = r"(?:19|20)\d{2}"  # plausible years for events in a living person's record
+_APOS = "'’‘"
+#: The forms ``shift_date_text`` accepts for the partial kinds (the caller knows it is a date).
+_BARE = [
+    ("year_range", regex.compile(rf"(?P<y>{_Y4})(?P<sep>\s*[-–—/]\s*)(?P<y2>{_Y4}|\d{{2}})")),
+    ("decade", regex.compile(rf"(?P<y>(?:19|20)\d0|[{_APOS}]\d0)[{_APOS}]?s")),
+    ("year", regex.compile(rf"(?P<y>{_Y4})")),
+    ("year_short", regex.compile(rf"(?P<y>[{_APOS}]\d{{2}})")),
+    ("weekday", regex.compile(rf"(?:(?P<wd>{_WD_FULL})(?:[{_APOS}]?[sS])?|(?P<wd>{_WD_SHORT}))")),
+]
+_BARE_BY_KIND = dict(_BARE)
+
+# Candidates: a 4-digit year, optionally a range or a decade; an apostrophe year.
+_YEAR_CANDIDATE = regex.compile(
+    rf"(?<![\w.,/:#$£€¥+{_APOS}]|\d[-–])(?P<y>{_Y4})"
+    rf"(?:(?P<sep>\s*[-–—/]\s*)(?P<y2>{_Y4}|\d{{2}}))?(?P<dec>[{_APOS}]?s)?"
+    r"(?![\w]|[.,:/\-–]\d)"
+)
+_SHORT_YEAR_CANDIDATE = regex.compile(rf"(?<![\w{_APOS}])(?P<y>[{_APOS}]\d{{2}})(?P<dec>s)?(?![\w{_APOS}]|[.,:/-]\d)")
+# What makes a number a year: a temporal preposition or a season before it ("in 2019",
+# "since 2015", "during the summer of 1998", "until late 2020", "circa 1990", "year
+# 2000", "born 1951"), "mid-"/"pre-"/"post-" glued to it, or brackets round it
+# ("appendicectomy (2009)"). "of" only after a word of time ("class of 2015", "the
+# spring of 1998"): after anything else it mostly counts ("a total of 2000", "CK of
+# 1950"). Checked on the text just before the candidate.
+_TIME_NOUNS = r"class|spring|summer|autumn|fall|winter|year|end|start|beginning|middle|turn|half|part|quarter"
+_YEAR_CONTEXT = regex.compile(
+    r"(?i)(?:"
+    r"(?<!\w)(?:in|since|from|during|until|till|til|by|circa|ca\.|c\.|before|after|years?|between|"
+    r"throughout|born|died|diagnosed|dx|spring|summer|autumn|fall|winter|christmas|easter|"
+    rf"(?:{_TIME_NOUNS})\s+of)\s+"
+    rf"(?:the\s+)?(?:(?:early|mid|late|(?:{_TIME_NOUNS})\s+of)[\s-]+)?"
+    r"|(?<!\w)(?:mid|pre|post|early|late)[-–]\s*"
+    r"|\(\s*"
+    r")$"
+)
+# "increased by 2000", "rose by 1500": after a verb of change, "by" takes an amount.
+_BY_AMOUNT = regex.compile(
+    r"(?i)(?<!\w)(?:increas|decreas|reduc|rais|rose|ris|fell|fall|drop|grow|grew|lower|elevat|multipl|divid|"
+    r"improv|worsen|up|down|chang|vari|offset)\w*\s+by\s+$"
+)
+# A year listed after a year already found: "2015 and 2016", "from 2015 to 2018", "2015, 2017".
+_YEAR_CHAIN = regex.compile(rf"(?i)(?:{_Y4}|[{_APOS}]\d{{2}})\s*(?:,|&|and|or|to|through|thru|until|till|[-–])\s*$")
+# Units and count words: a number followed by one is an amount, not a year.
+_UNITS = frozenset(
+    """% ‰ mg mcg µg ug ng g gm gms gram grams kg kgs lb lbs oz ml mls l dl cl cc mmol mol umol µmol nmol meq
+    iu units unit u kcal cal cals calorie calories kj j cm mm m km mi mile miles ft feet foot in inch inches yd
+    h hr hrs hour hours min mins minute minutes s sec secs second seconds d day days wk wks week weeks mo mos month
+    months y yr yrs year years x times steps bpm rpm mmhg ppm ppb rem rad gy msv °c °f c f degrees dollars euros
+    pounds usd eur gbp cfu copies cells""".split()
+)
+_NEXT_TOKEN = regex.compile(r"[ \t]*(?:([%‰°]\w?|[^\W\d_][\w/°µ.]*))")
+_CHAIN_NUMBERS = regex.compile(r"(?:\s*(?:,|&|and|or|to|through|thru|[-–/])\s*(\d+(?:[.,]\d+)*))+")
+
+
+def _amount_follows(text: str, end: int) -> bool:
+    """True when what follows makes the number an amount: a unit, a plural noun, a non-year."""
+    chain = _CHAIN_NUMBERS.match(text, end)
+    if chain:
+        for number in chain.captures(1):
+            if not regex.fullmatch(_Y4, number):
+                return True  # "from 2000 to 3000", "1950-2500": a range of amounts
+        end = chain.end()
+    m = _NEXT_TOKEN.match(text, end)
+    if not m:
+        return False
+    word = m.group(1)
+    low = word.lower().rstrip(".")
+    if low in _UNITS or "/" in word:  # "mg", "U/L", "mL/min"
+        return True
+    # "of 1998 respondents", "2000 patients": a lower-case plural noun counts things.
+    return word.islower() and len(word) > 3 and word.endswith("s") and low not in _STOP_WORDS
+
+
+def _year_context_ok(text: str, start: int, accepted_ends: set[int]) -> bool:
+    lo = max(0, start - 48)
+    m = _YEAR_CONTEXT.search(text, lo, start)
+    if m:
+        return not _BY_AMOUNT.search(text, lo, start)
+    chain = _YEAR_CHAIN.search(text, lo, start)
+    if chain:
+        # the year before must itself have been found as a date
+        prev = regex.search(rf"(?:{_Y4}|[{_APOS}]\d{{2}})", text[chain.start() : chain.end()])
+        return prev is not None and chain.start() + prev.end() in accepted_ends
+    return False
+
+
+# Abbreviated weekdays need one of: a date or time after them ("Sat 3 March", "Wed
+# 14:00", "Fri 12/03", "Sun 9am", "Mon 3rd"), a part of the day ("Sat morning"), another
+# weekday in a list or range ("Mon/Wed/Fri", "Mon-Fri", "Tues and Thurs"), or a temporal
+# word before them ("on Sat", "every Wed", "next Thurs").
+_WD_RIGHT = regex.compile(
+    r"\.?,?\s*(?:"
+    r"(?:[12]?\d|3[01])(?:" + _ORD + r"\b|\s+" + _MON + r"\b|[/.-]\d)"
+    r"|(?:[01]?\d|2[0-3])[:.][0-5]\d|(?:1[0-2]|0?\d)\s*(?i:[ap]\.?m\b)|" + _MON + r"\b"
+    r"|(?i:morning|afternoon|evening|night|am\b|pm\b)"
+    r"|(?:[/&,+–-]|(?i:and|or|to|through|thru|till|until)\b)\s*" + _WD_ANY + r"\b)"
+)
+_WD_LEFT = regex.compile(
+    r"(?:" + _WD_ANY + r"\.?\s*(?:[/&,+–-]|(?i:and|or|to|through|thru|till|until))\s*"
+    r"|(?<!\w)(?i:on|every|each|next|last|this|until|till|by|from|since|before|after|until)\s+)$"
+)
+_WEEKDAY_CANDIDATE = regex.compile(rf"(?<!\w)(?:(?P<full>{_WD_FULL})(?:[{_APOS}]?[sS])?|(?P<short>{_WD_SHORT}))(?!\w)")
+
+
+def _partial_candidates(text: str) -> list[tuple[int, int, str]]:
+    """Weekdays and years in date context, as (start, end, kind)."""
+    out: list[tuple[int, int, str]] = []
+    if any(c.isdigit() for c in text):
+        accepted_ends: set[int] = set()
+        found = [(m, False) for m in _YEAR_CANDIDATE.finditer(text)]
+        found += [(m, True) for m in _SHORT_YEAR_CANDIDATE.finditer(text)]
+        found.sort(key=lambda item: item[0].start())
+        for m, short in found:
+            start, end = m.span()
+            if m.group("dec"):
+                if (short or not m.group("y2")) and m.group("y").endswith("0"):
+                    out.append((start, end, "decade"))  # "the 1990s", "the '80s"
+                continue
+            if short:
+                if _year_context_ok(text, start, accepted_ends) and not _amount_follows(text, end):
+                    accepted_ends.add(end)
+                    out.append((start, end, "year_short"))
+                continue
+            if m.group("y2"):
+                first, tail = int(m.group("y")), m.group("y2")
+                second = int(tail) if len(tail) == 4 else first // 100 * 100 + int(tail)
+                slash = "/" in m.group("sep")
+                # a range runs forward ("2015-2018", "2015-18"); "2015-03" is not one
+                ok = first < second <= first + 100 and (not slash or _year_context_ok(text, start, accepted_ends))
+                if ok and not _amount_follows(text, end):
+                    accepted_ends.add(end)
+                    out.append((start, end, "year_range"))
+                continue
+            if _year_context_ok(text, start, accepted_ends) and not _amount_follows(text, end):
+                if text.startswith("(", max(0, start - 1)) and not text.startswith(")", end):
+                    if not _YEAR_CONTEXT.search(text, max(0, start - 48), start - 1):
+                        continue  # "(2000 mg": a bracket alone needs the closing one
+                accepted_ends.add(end)
+                out.append((start, end, "year"))
+    for m in _WEEKDAY_CANDIDATE.finditer(text):
+        start, end = m.span()
+        if m.group("short") and not (_WD_RIGHT.match(text, end) or _WD_LEFT.search(text, max(0, start - 40), start)):
+            continue
+        out.append((start, end, "weekday"))
+    return out
+
+
 _MONTH_LOOKUP = {
     **{full.lower(): i for i, (full, _) in enumerate(_MONTHS, 1)},
     **{short.lower(): i for i, (_, short) in enumerate(_MONTHS, 1)},
     "sept": 9,
 }
-_NO_YEAR_REFERENCE = 2001  # non-leap reference year for "7 March" style dates
+_NO_YEAR_REFERENCE = 2001  # non-leap reference year for "7 March" style dates; 1 Jan 2001 is a Monday
 _LEAP_REFERENCE = 2000
 
 
@@ -136,7 +327,7 @@ class DateSpan:
 
 
 def _year(text: str) -> int:
-    text = text.lstrip("'")
+    text = text.lstrip(_APOS)
     if len(text) == 4:
         return int(text)
     yy = int(text)
@@ -162,6 +353,12 @@ def _numeric_order(a: int, b: int, day_first: bool) -> tuple[int, int]:
 
 def _value(kind: str, m: regex.Match[str], day_first: bool) -> date | None:
     g = m.groupdict()
+    if kind == "weekday":
+        return date(_NO_YEAR_REFERENCE, 1, 1 + _WEEKDAY_LOOKUP[g["wd"].lower()])
+    if kind == "decade":
+        return date(_year(g["y"]) + 5, 7, 1)
+    if kind in PARTIAL_DATE_KINDS:
+        return date(_year(g["y"]), 7, 1)
     if kind == "numeric":
         month, day = _numeric_order(int(g["a"]), int(g["b"]), day_first)
         return _safe_date(_year(g["y"]), month, day)
@@ -180,6 +377,10 @@ def find_dates(text: str, *, day_first: bool = False) -> list[DateSpan]:
     for priority, (kind, rx, _score) in enumerate(_COMPILED):
         for m in rx.finditer(text):
             candidates.append((m.start(), m.end(), priority, kind, m))
+    for start, end, kind in _partial_candidates(text):
+        bare = _BARE_BY_KIND[kind].fullmatch(text, start, end)
+        if bare is not None:
+            candidates.append((start, end, len(_COMPILED), kind, bare))
     candidates.sort(key=lambda c: (-(c[1] - c[0]), c[2], c[0]))
     taken: list[tuple[int, int]] = []
     out: list[DateSpan] = []
@@ -190,6 +391,11 @@ def find_dates(text: str, *, day_first: bool = False) -> list[DateSpan]:
         out.append(DateSpan(start, end, kind, _value(kind, m, day_first)))
     out.sort(key=lambda s: s.start)
     return out
+
+
+def date_score(kind: str) -> float:
+    """Confidence of a date found as ``kind`` (the pattern's score)."""
+    return _PARTIAL_SCORES.get(kind) or _SCORES[kind]
 
 
 def parse_date_text(text: str, *, day_first: bool = False) -> date | None:
@@ -218,7 +424,49 @@ def _month_name(template: str, month: int) -> str:
     return word
 
 
-def _render(kind: str, m: regex.Match[str], new: date, day_first: bool) -> str:
+def _weekday_name(template: str, index: int) -> str:
+    """Weekday ``index`` (Monday = 0) written like ``template`` (full or short, case)."""
+    low = template.lower()
+    if low in (w.lower() for w in _WEEKDAYS):
+        word = _WEEKDAYS[index]
+    elif len(low) > 3:
+        word = _WEEKDAY_LONG_SHORT[index]  # "Tues" -> "Weds", "Thurs"
+    else:
+        word = _WEEKDAY_SHORT[index]
+    if template.isupper():
+        return word.upper()
+    return word.lower() if template.islower() else word
+
+
+def _shift_year_text(year_text: str, delta: int) -> str:
+    """Move a written year (``2019``, ``'19``, ``19``) by ``delta`` years, keeping its form."""
+    digits = year_text.lstrip(_APOS)
+    lead = year_text[: len(year_text) - len(digits)]
+    if len(digits) == 4:
+        return lead + str(int(digits) + delta)
+    return lead + f"{(int(digits) + delta) % 100:02d}"
+
+
+def _render_partial(kind: str, m: regex.Match[str], value: date, new: date) -> str:
+    text = m.group(0)
+    if kind == "decade":
+        return text  # the middle of a decade moved by under a year stays in that decade
+    if kind == "weekday":
+        s, e = m.start("wd") - m.start(), m.end("wd") - m.start()
+        return text[:s] + _weekday_name(m.group("wd"), new.weekday()) + text[e:]
+    delta = new.year - value.year
+    pieces = [(m.start("y"), m.end("y"), _shift_year_text(m.group("y"), delta))]
+    if kind == "year_range":
+        pieces.append((m.start("y2"), m.end("y2"), _shift_year_text(m.group("y2"), delta)))
+    out, last = [], m.start()
+    for s, e, new_text in pieces:
+        out += [m.string[last:s], new_text]
+        last = e
+    out.append(m.string[last : m.end()])
+    return "".join(out)
+
+
+def _render(kind: str, m: regex.Match[str], new: date, day_first: bool, days: int = 0) -> str:
     text = m.group(0)
     offset = m.start()
 
@@ -260,6 +508,9 @@ def _render(kind: str, m: regex.Match[str], new: date, day_first: bool) -> str:
     groups: dict[str, str] = {}
     if year_text:
         groups["y"] = new_year
+    if g.get("wd"):
+        # the weekday written before the date moves with it
+        groups["wd"] = _weekday_name(g["wd"], (_WEEKDAY_LOOKUP[g["wd"].lower()] + days) % 7)
     if kind == "numeric":
         a, b = g["a"], g["b"]
         month_first = _numeric_order(int(a), int(b), day_first) == (int(a), int(b))
@@ -284,14 +535,21 @@ def _shift_match(kind: str, m: regex.Match[str], days: int, day_first: bool) -> 
     value = _value(kind, m, day_first)
     if value is None:
         return None
+    if kind in PARTIAL_DATE_KINDS:
+        return _render_partial(kind, m, value, value + timedelta(days=days))
     # Without a written year ("7 March") none is added, even if the shift crosses New Year.
-    return _render(kind, m, value + timedelta(days=days), day_first)
+    return _render(kind, m, value + timedelta(days=days), day_first, days)
 
 
 def shift_date_text(text: str, days: int, *, day_first: bool = False) -> str | None:
-    """Shift a string that is one date (any supported style); None if it is not a valid date."""
+    """Shift a string that is one date (any supported style); None if it is not a valid date.
+
+    The string is taken to be a date, so partial forms are shifted without their context:
+    a weekday by ``days`` mod 7 ("Monday", 3 -> "Thursday"), a year or both ends of a year
+    range to the year of its 1 July plus ``days`` ("2019", -200 -> "2018"), a decade kept.
+    """
     stripped = text.strip()
-    for kind, rx, _score in _COMPILED:
+    for kind, rx in [(kind, rx) for kind, rx, _score in _COMPILED] + _BARE:
         m = rx.fullmatch(stripped)
         if m:
             shifted = _shift_match(kind, m, days, day_first)

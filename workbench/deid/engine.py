@@ -55,7 +55,7 @@ from presidio_anonymizer.entities import RecognizerResult as AnonymizerResult
 from spacy.lang.en.stop_words import STOP_WORDS
 
 from workbench.deid.addresses import InternationalAddressRecognizer
-from workbench.deid.dates import find_dates, shift_date_text
+from workbench.deid.dates import PARTIAL_DATE_KINDS, find_dates, shift_date_text
 from workbench.deid.names import GivenNameRecognizer, name_gazetteer
 from workbench.deid.recognizers import (
     _GENERIC_FACILITY_WORDS,
@@ -1216,7 +1216,11 @@ class TextDeidentifier:
             return True
         if known is None or not known.birth_dates:
             return False
-        spans = find_dates(text[f.start : f.end], day_first=self.config.day_first)
+        # a weekday or a year is not a birth date, whatever its representative value
+        spans = [
+            s for s in find_dates(text[f.start : f.end], day_first=self.config.day_first)
+            if s.kind not in PARTIAL_DATE_KINDS
+        ]  # fmt: skip
         values = {s.value for s in spans if s.value is not None}
         if not values:
             return False

@@ -27,7 +27,7 @@ from presidio_analyzer import (
 )
 from presidio_analyzer.nlp_engine import NlpArtifacts
 
-from workbench.deid.dates import DATE_PATTERNS
+from workbench.deid.dates import DATE_PATTERNS, date_score, find_dates
 
 logger = logging.getLogger(__name__)
 
@@ -834,12 +834,49 @@ class WebAddressRecognizer(ClinicalPatternRecognizer):
 
 
 class ClinicalDateRecognizer(ClinicalPatternRecognizer):
-    """Dates in the styles clinicians write (the same patterns that ``dates.py`` shifts)."""
+    """Dates in the styles clinicians write, found by ``dates.find_dates`` (what it shifts).
+
+    Besides full dates: weekday names, years in date context ("in 2019"), year ranges and
+    decades (``dates.PARTIAL_DATE_KINDS``), whose context is judged in ``dates.py``, not by
+    one regex. One finder for detection and shifting means every finding can be shifted.
+    """
 
     ENTITY = "DATE"
     CASE_SENSITIVE = True
     PATTERNS: ClassVar[list[Pattern]] = [Pattern(n, rx, s) for n, rx, s in DATE_PATTERNS]
     CONTEXT: ClassVar[list[str]] = ["date", "dob", "born", "on", "seen"]
+
+    def analyze(
+        self,
+        text: str,
+        entities: list[str],
+        nlp_artifacts: NlpArtifacts | None = None,
+        regex_flags: int | None = None,
+    ) -> list[RecognizerResult]:
+        """One result per date ``find_dates`` finds (longest match, no overlaps)."""
+        results = []
+        for span in find_dates(text):
+            score = date_score(span.kind)
+            explanation = AnalysisExplanation(
+                recognizer=self._label,
+                original_score=score,
+                pattern_name=span.kind,
+                textual_explanation=f"Detected by `{self._label}` as a date ({span.kind})",
+            )
+            results.append(
+                RecognizerResult(
+                    entity_type=self.ENTITY,
+                    start=span.start,
+                    end=span.end,
+                    score=score,
+                    analysis_explanation=explanation,
+                    recognition_metadata={
+                        RecognizerResult.RECOGNIZER_NAME_KEY: self._label,
+                        RecognizerResult.RECOGNIZER_IDENTIFIER_KEY: self.id,
+                    },
+                )
+            )
+        return results
 
 
 #: Registry of clinical recognizer classes by the name used in ``recognizers.yaml``.
