@@ -209,9 +209,10 @@ def test_when_a_patient_has_neither_id_nor_mrn_then_one_patient_is_read(small_ex
     patient.pop("identifier", None)
     patients = _read(bundle)
     assert len(patients) == 1
-    assert patients[0].key == patients[0].locator  # no MRN, no id: nothing else to merge copies on
     assert patients[0].encounters and patients[0].observations
-    assert "Patient (resource 1)" in patients[0].locator
+    # No MRN, no id: the fullUrl names the patient (stable whichever position the file has).
+    assert patients[0].key == bundle["entry"][0]["fullUrl"]
+    assert patients[0].locator == "FHIR file 1 of 1 entry 1 (Patient)"
 
 
 def test_when_resources_have_neither_id_nor_full_url_then_each_is_read(small_extract):
@@ -258,3 +259,22 @@ def test_when_optional_csv_cells_hold_only_spaces_then_they_are_read_as_missing(
     assert first.deprivation_quintile is None
     assert [c["onset_date"] for c in first.conditions][:1] == [None]
     assert [o["hba1c_change"] for o in first.outcomes][:1] == [None]
+
+
+def test_when_a_bundle_resource_without_id_breaks_the_reader_rules_then_the_error_names_its_entry(small_extract):
+    # Demo (and many transaction) bundles carry no resource ids: a violation naming
+    # "DocumentReference/?" located nothing. It names the entry position, as the contract check does.
+    bundle = _bundle(small_extract)
+    entries = bundle["entry"]
+    doc = next(i for i, e in enumerate(entries) if e["resource"]["resourceType"] == "DocumentReference")
+    cond = next(i for i, e in enumerate(entries) if e["resource"]["resourceType"] == "Condition")
+    entries[doc]["resource"].pop("id", None)
+    entries[doc]["resource"]["content"][0]["attachment"].pop("data")
+    entries[cond]["resource"].pop("id", None)
+    entries[cond]["resource"]["subject"]["reference"] = "Patient/Zelda"
+    with pytest.raises(ContractError) as caught:
+        _read(bundle)
+    message = str(caught.value)
+    assert f"FHIR file 1 of 1:{doc + 1}:DocumentReference.content:" in message
+    assert f"FHIR file 1 of 1:{cond + 1}:Condition.subject: does not refer to a Patient" in message
+    assert "Zelda" not in message and "?" not in message

@@ -88,7 +88,7 @@ def _ethnicity(extensions: list[dict[str, Any]]) -> str | None:
     return race
 
 
-def _patient(resource: dict[str, Any], locator: str) -> SourcePatient:
+def _patient(resource: dict[str, Any], locator: str, full_url: str | None = None) -> SourcePatient:
     identity: dict[str, str] = {}
     for ident in resource.get("identifier") or []:
         code = ((ident.get("type") or {}).get("coding") or [{}])[0].get("code")
@@ -122,7 +122,9 @@ def _patient(resource: dict[str, Any], locator: str) -> SourcePatient:
     deprivation = None
     gender = resource.get("gender")
     return SourcePatient(
-        key=identity.get("mrn") or resource.get("id") or locator,
+        # Without an MRN or id, the fullUrl is the patient's name within the extract; the locator
+        # (file position) only when there is not even that.
+        key=identity.get("mrn") or resource.get("id") or full_url or locator,
         locator=locator,
         identity={k: v for k, v in identity.items() if v},
         sex=gender if gender in {"female", "male"} else ("other" if gender else None),
@@ -152,45 +154,50 @@ def read_bundle(data: dict[str, Any], label: str, skipped: Counter[str]) -> list
         raise ContractError(check.violations)
     skipped.update({k: v for k, v in check.skipped.items() if k not in FHIR_NAMED_RESOURCES})
     violations: list[ContractViolation] = []
-    # Each supported resource once, in bundle order. FHIR lets a resource go without an id (or a
-    # fullUrl): it is then reachable by neither reference but is still read; a Type/id repeated
-    # later in the bundle is the same resource and is read once.
-    resources: list[dict[str, Any]] = []
+    # Each supported resource once, in bundle order, with its entry position (violations name the
+    # entry, as the contract check does: many resources carry no id). FHIR lets a resource go
+    # without an id (or a fullUrl): it is then reachable by neither reference but is still read; a
+    # Type/id repeated later in the bundle is the same resource and is read once.
+    resources: list[tuple[int, dict[str, Any]]] = []
     by_ref: dict[str, dict[str, Any]] = {}
-    for entry in data.get("entry") or []:
+    full_url_of: dict[int, str] = {}
+    for position, entry in enumerate(data.get("entry") or [], start=1):
         resource = entry["resource"]
         if resource["resourceType"] not in SUPPORTED:
             continue
         local = f"{resource['resourceType']}/{resource['id']}" if resource.get("id") else None
         if local is not None and local in by_ref:
             continue
-        resources.append(resource)
+        resources.append((position, resource))
+        if entry.get("fullUrl"):
+            full_url_of[id(resource)] = entry["fullUrl"]
         for ref in (entry.get("fullUrl"), local):
             if ref:
                 by_ref[ref] = resource
 
     # Keyed by the Patient resource object itself: its id may be absent.
     patients: dict[int, SourcePatient] = {}
-    for position, resource in enumerate(resources, start=1):
+    for position, resource in resources:
         if resource["resourceType"] == "Patient":
-            where = f"Patient/{resource['id']}" if resource.get("id") else f"Patient (resource {position})"
-            patients[id(resource)] = _patient(resource, f"{label} {where}")
+            patients[id(resource)] = _patient(
+                resource, f"{label} entry {position} (Patient)", full_url_of.get(id(resource))
+            )
     people = {
-        name for r in resources if r["resourceType"] == "Practitioner" if (name := _display_name(r))
+        name for _, r in resources if r["resourceType"] == "Practitioner" if (name := _display_name(r))
     }
     places = {
-        name for r in resources if r["resourceType"] == "Organization" if (name := _display_name(r))
+        name for _, r in resources if r["resourceType"] == "Organization" if (name := _display_name(r))
     }
 
-    def subject(resource: dict[str, Any]) -> SourcePatient | None:
+    def subject(resource: dict[str, Any], position: int) -> SourcePatient | None:
         ref = (resource.get("subject") or resource.get("patient") or {}).get("reference")
         target = by_ref.get(ref) if isinstance(ref, str) else None
         if target is None or target["resourceType"] != "Patient":
             violations.append(
                 ContractViolation(
                     label,
-                    None,
-                    f"{resource['resourceType']}/{resource.get('id', '?')}.subject",
+                    position,
+                    f"{resource['resourceType']}.subject",
                     "does not refer to a Patient in this bundle",
                 )
             )
@@ -203,11 +210,11 @@ def read_bundle(data: dict[str, Any], label: str, skipped: Counter[str]) -> list
         target = by_ref.get(reference.get("reference") or "")
         return _display_name(target) if target else reference.get("display")
 
-    for resource in resources:
+    for position, resource in resources:
         rtype = resource["resourceType"]
         if rtype in {"Patient", "Practitioner", "Organization"}:
             continue
-        patient = subject(resource)
+        patient = subject(resource, position)
         if patient is None:
             continue
         if rtype == "Encounter":
@@ -284,8 +291,8 @@ def read_bundle(data: dict[str, Any], label: str, skipped: Counter[str]) -> list
                 violations.append(
                     ContractViolation(
                         label,
-                        None,
-                        f"DocumentReference/{resource.get('id', '?')}.content",
+                        position,
+                        "DocumentReference.content",
                         "needs inline base64 text/plain attachment data",
                     )
                 )
