@@ -298,3 +298,26 @@ def test_when_a_resource_type_is_not_a_type_name_then_it_is_a_violation_not_a_sk
         (n, "Bundle.entry.resource.resourceType", "does not have the expected format"),
     ]
     assert not result.skipped
+
+
+def test_when_a_table_cannot_be_opened_then_it_is_unreadable_without_the_folder_path(
+    demo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import workbench.contracts as contracts
+
+    folder = _copy_csv(demo.csv_dir, tmp_path / "Zelda_Smith_extract")
+    real = contracts.read_csv_table
+
+    def read(path: Path) -> pd.DataFrame:
+        # Running as root, a chmod would not stop the read: simulate the OS refusing it.
+        if path.name == "notes.csv":
+            raise PermissionError(13, "Permission denied", str(path))
+        return real(path)
+
+    monkeypatch.setattr(contracts, "read_csv_table", read)
+    _, violations = validate_csv_extract(folder)
+    assert violations == [
+        ContractViolation(
+            "notes.csv", None, None, "file cannot be read as CSV (UTF-8, comma-separated, header row)"
+        )
+    ]

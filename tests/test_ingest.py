@@ -278,3 +278,48 @@ def test_when_a_bundle_resource_without_id_breaks_the_reader_rules_then_the_erro
     assert f"FHIR file 1 of 1:{doc + 1}:DocumentReference.content:" in message
     assert f"FHIR file 1 of 1:{cond + 1}:Condition.subject: does not refer to a Patient" in message
     assert "Zelda" not in message and "?" not in message
+
+
+def test_when_bundle_files_cannot_be_read_or_are_nested_too_deeply_then_each_is_a_violation_by_position(
+    small_extract, tmp_path, monkeypatch
+):
+    from workbench.ingest.fhir_reader import read_fhir_files
+
+    files = sorted((small_extract / "fhir").glob("*.json"))[:2]
+    deep = tmp_path / "Zelda_Smith_1951.json"
+    deep.write_text("[" * 200_000 + "]" * 200_000)
+    unreadable = tmp_path / "Zelda_Jones_1950.json"
+    unreadable.write_text("{}")
+    real_read = Path.read_bytes
+
+    def read_bytes(self: Path) -> bytes:
+        # Running as root, a chmod would not stop the read: simulate the OS refusing it.
+        if self == unreadable:
+            raise PermissionError(13, "Permission denied", str(self))
+        return real_read(self)
+
+    monkeypatch.setattr(Path, "read_bytes", read_bytes)
+    with pytest.raises(ContractError) as caught:
+        read_fhir_files([files[0], deep, unreadable, files[1]])
+    assert [(v.file, v.problem) for v in caught.value.violations] == [
+        ("FHIR file 2 of 4", "is nested too deeply to read"),
+        ("FHIR file 3 of 4", "cannot be read"),
+    ]
+    assert "Zelda" not in str(caught.value)
+
+
+def test_when_the_cli_is_given_a_path_that_is_no_extract_then_it_exits_2_naming_it_by_position(
+    tmp_path, monkeypatch
+):
+    from typer.testing import CliRunner
+
+    from workbench.cli import app
+
+    monkeypatch.setenv("WORKBENCH_HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("WORKBENCH_DATABASE_URL", raising=False)
+    notes = tmp_path / "Zelda_Smith_notes.txt"
+    notes.write_text("not an extract")
+    result = CliRunner().invoke(app, ["import", str(notes)])
+    assert result.exit_code == 2, result.output
+    assert "import refused, nothing stored" in result.output and "path 1 of 1" in result.output
+    assert "Zelda" not in result.output

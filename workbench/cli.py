@@ -110,13 +110,14 @@ def import_(
     from workbench.contracts import ContractError
     from workbench.governance.roles import SYSTEM_ACTOR
     from workbench.ingest import import_paths
+    from workbench.ingest.job import ImportInputError
 
     wb = Workbench()
     progress, update = _progress_bar()
     try:
         with progress:
             report = import_paths(wb, SYSTEM_ACTOR, paths, progress=update, n_process=workers)
-    except ContractError as error:
+    except (ContractError, ImportInputError) as error:
         _report_violations(error)
         raise typer.Exit(2) from None
     console.print(

@@ -327,7 +327,8 @@ def validate_csv_extract(folder: Path) -> tuple[dict[str, pd.DataFrame], list[Co
             continue
         try:
             df = read_csv_table(path)
-        except (UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError):
+        except (OSError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError):
+            # (an OSError's message would name the folder, which may carry a patient's name)
             violations.append(ContractViolation(path.name, None, None, PROBLEM_UNREADABLE))
             continue
         tables[table] = _as_text(df)

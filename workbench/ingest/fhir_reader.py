@@ -414,10 +414,19 @@ def read_fhir_files(
     for number, path in enumerate(files, start=1):
         # File names of real extracts carry patient names: errors name the file by position only.
         label = f"FHIR file {number} of {len(files)}"
+        # OSError messages carry the path, so the violation says only what went wrong.
         try:
-            data = json.loads(path.read_bytes())
+            raw = path.read_bytes()
+        except OSError:
+            violations.append(ContractViolation(label, None, None, "cannot be read"))
+            continue
+        try:
+            data = json.loads(raw)
         except (json.JSONDecodeError, UnicodeDecodeError):
             violations.append(ContractViolation(label, None, None, "is not valid JSON"))
+            continue
+        except RecursionError:
+            violations.append(ContractViolation(label, None, None, "is nested too deeply to read"))
             continue
         try:
             patients += read_bundle(data, label, skipped)

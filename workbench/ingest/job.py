@@ -118,7 +118,7 @@ def read_sources(
     files: list[Path] = []
     kinds: set[str] = set()
     skipped: Counter[str] = Counter()
-    for path in map(Path, paths):
+    for number, path in enumerate(map(Path, paths), start=1):
         if is_csv_extract(path):
             kinds.add("csv")
             files += sorted(path.glob("*.csv"))
@@ -141,9 +141,10 @@ def read_sources(
             patients += found
             skipped += skip
         else:
+            # Named by position: extract paths may carry patients' names.
             raise ImportInputError(
-                "each path must be a CSV extract folder (with patients.csv), a FHIR Bundle .json file, "
-                "or a folder of bundles"
+                f"path {number} of {len(paths)} is not a CSV extract folder (with patients.csv), a FHIR "
+                "Bundle .json file, or a folder of bundles"
             )
     return patients, _content_hash(files), "+".join(sorted(kinds)), len(files), skipped
 
