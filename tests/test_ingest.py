@@ -323,3 +323,45 @@ def test_when_the_cli_is_given_a_path_that_is_no_extract_then_it_exits_2_naming_
     assert result.exit_code == 2, result.output
     assert "import refused, nothing stored" in result.output and "path 1 of 1" in result.output
     assert "Zelda" not in result.output
+
+
+def _zip(members: dict[str, bytes]) -> bytes:
+    import io
+    import zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    return buffer.getvalue()
+
+
+def test_when_an_upload_zip_holds_two_files_of_one_name_then_it_is_refused_not_overwritten(
+    small_extract, tmp_path
+):
+    from workbench.ingest.uploads import UploadError, stage_uploads
+
+    patients = (small_extract / "csv" / "patients.csv").read_bytes()
+    upload = _zip({"Zelda_Smith/patients.csv": patients, "other/patients.csv": patients[:200]})
+    with pytest.raises(UploadError, match="same name") as caught:
+        stage_uploads([("Zelda_Smith.zip", upload)], tmp_path / "staging")
+    assert "Zelda" not in str(caught.value) and "file 1 of 1" in str(caught.value)
+    # One extract per zip still stages as before.
+    paths = stage_uploads([("x.zip", _zip({"a/patients.csv": patients}))], tmp_path / "ok")
+    assert [p.name for p in paths] == ["csv"] and (paths[0] / "patients.csv").read_bytes() == patients
+
+
+def test_when_an_upload_is_a_broken_or_oversized_zip_then_it_is_an_upload_error(tmp_path, monkeypatch):
+    import workbench.ingest.uploads as uploads
+
+    broken = _zip({"Zelda_Smith.json": b"{}"})
+    with pytest.raises(uploads.UploadError, match="file 2 of 2 is not a readable zip") as caught:
+        uploads.stage_uploads([("a.json", b"{}"), ("b.zip", broken[: len(broken) // 2])], tmp_path / "s1")
+    assert "Zelda" not in str(caught.value)
+    # A small zip that unpacks beyond the limit is refused before it is unpacked.
+    monkeypatch.setattr(uploads, "MAX_UPLOAD_BYTES", 10_000)
+    bomb = _zip({"big.json": b" " * 50_000})
+    assert len(bomb) < 10_000
+    with pytest.raises(uploads.UploadError, match="too large"):
+        uploads.stage_uploads([("bomb.zip", bomb)], tmp_path / "s2")
+    assert not (tmp_path / "s2").exists()
