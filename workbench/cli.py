@@ -18,6 +18,8 @@ from workbench.store.service import Workbench
 if TYPE_CHECKING:
     from rich.progress import Progress, TaskID
 
+    from workbench.governance.roles import Actor
+
 app = typer.Typer(help="Case Review Workbench command line.", no_args_is_help=True)
 audit_app = typer.Typer(help="The tamper-evident audit trail.", no_args_is_help=True)
 app.add_typer(audit_app, name="audit")
@@ -173,7 +175,7 @@ def init(
         console.print(line)
 
 
-def _actor(username: str | None):
+def _actor(username: str | None) -> Actor:
     """The CLI acts as a named account (its role applies) or, without one, as the system process."""
     from sqlalchemy import select
 

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
@@ -37,7 +38,7 @@ def _png(fig: Figure) -> bytes:
     return buffer.getvalue()
 
 
-def _forest(ax, rows: list[tuple[str, float, float, float | None, float | None, float, str, bool]]) -> None:
+def _forest(ax: Axes, rows: list[tuple[str, float, float, float | None, float | None, float, str, bool]]) -> None:
     for i, (_label, mean, q05, q25, q75, q95, colour, flagged) in enumerate(rows):
         ax.hlines(i, q05, q95, color=colour, linewidth=2.0, alpha=0.7)
         if q25 is not None and q75 is not None:

@@ -10,9 +10,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from workbench.review.decisions import DecisionError, get_decision, meeting_decisions
+from workbench.governance.roles import Actor
+from workbench.review.decisions import DecisionError, DecisionRecord, get_decision, meeting_decisions
 from workbench.scenario import ALTERNATIVE_LABELS
-from workbench.store.service import Context, service
+from workbench.store.service import Context, Workbench, service
 
 KINDS = {
     "pdf": ("decision-{id}-v{version}.pdf", "application/pdf"),
@@ -25,7 +26,7 @@ class ExportError(ValueError):
     """The decision or meeting to export does not exist, or the kind is unknown."""
 
 
-def _build(kind: str, record, exported_by: str) -> bytes:
+def _build(kind: str, record: DecisionRecord, exported_by: str) -> bytes:
     if kind == "pdf":
         from workbench.export.pdf import decision_pdf
 
@@ -67,7 +68,7 @@ def meeting_csv(ctx: Context, meeting_id: int) -> tuple[str, bytes]:
     return f"meeting-{meeting_id}-decisions.csv", meeting_decisions_csv(records).encode("utf-8")
 
 
-def export_decision(wb, actor, decision_id: int, out: Path) -> dict[str, Path]:
+def export_decision(wb: Workbench, actor: Actor, decision_id: int, out: Path) -> dict[str, Path]:
     """Write the PDF record, the FHIR bundle and the patient sheet of a decision into ``out``."""
     out.mkdir(parents=True, exist_ok=True)
     paths = {}
@@ -78,7 +79,7 @@ def export_decision(wb, actor, decision_id: int, out: Path) -> dict[str, Path]:
     return paths
 
 
-def export_meeting_csv(wb, actor, meeting_id: int, out: Path) -> Path:
+def export_meeting_csv(wb: Workbench, actor: Actor, meeting_id: int, out: Path) -> Path:
     """Write the meeting's decisions CSV into ``out``."""
     out.mkdir(parents=True, exist_ok=True)
     name, data = meeting_csv(wb, actor, meeting_id)
