@@ -88,6 +88,38 @@ def test_when_clinical_text_has_word_number_pairs_then_no_address_is_found(addre
     assert spans(addresses, text) == set()
 
 
+@pytest.mark.parametrize(
+    ("text", "address"),
+    [
+        # a street line anchored by its unit, in lower case (typed messages) or any script,
+        # with its lower-case town and postcode
+        (
+            "naomi\n3747 3911 fourth avenue suite 112 calgary alberta",
+            "3747 3911 fourth avenue suite 112 calgary alberta",
+        ),
+        ("user: 0605 πεντέλης 210 apt. 999\ndelmas, mp 35739", "0605 πεντέλης 210 apt. 999\ndelmas, mp 35739"),
+        ("send it to 12 r josé a madeira 1 suite 696 please", "12 r josé a madeira 1 suite 696"),
+        ("Deliver: 88 Ulica Kwiatowa 7 Apt 3, Gdańsk", "88 Ulica Kwiatowa 7 Apt 3, Gdańsk"),
+    ],
+)
+def test_when_a_street_line_ends_in_a_unit_then_it_is_an_address_in_any_case(addresses, text, address):
+    assert address in spans(addresses, text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "admitted 2 days ago unit 5 was full",
+        "took 2 tablets of the pill in unit 4",
+        "gave 10 units novorapid unit 2",
+        "Seen on Ward 7B, Bed 12, Room 4 overnight. Unit 4 box 2 checked.",
+        "3 weeks later suite 4 was free",
+    ],
+)
+def test_when_numbers_come_before_a_unit_word_in_prose_then_no_address_is_found(addresses, text):
+    assert spans(addresses, text) == set()
+
+
 def test_when_an_address_block_has_city_state_and_zip_then_it_is_one_finding_that_stops_at_the_letter(addresses):
     text = "Mr John Smith\n12 Oak Street\nSpringfield, IL 62704\nDiagnosis\nType 2 diabetes"
     found = spans(addresses, text)

@@ -136,6 +136,18 @@ _STREET_PATTERNS: list[tuple[str, str, float]] = [
         r"(?![\p{L}\d])",
         0.85,
     ),
+    # A street line anchored by its secondary unit (USPS Publication 28: primary number,
+    # street name, secondary unit designator, secondary number), in any case or script:
+    # "3747 3911 fourth avenue suite 112", "0605 πεντέλης 210 apt. 999". The unit after a
+    # house-number-led name is what marks it; the name words may not be stop words
+    # (single letters and particles aside) or clinical heads ("2 days ago unit 5").
+    (
+        "unit_street",
+        rf"(?<![\p{{L}}\d.,/:-])(?P<id>{_LEAD}\d{{1,6}}[A-Za-z]?[ \t]+"
+        rf"(?P<name>(?:{_NOT_UNIT}[\p{{L}}\p{{M}}][\p{{L}}\p{{M}}'’.-]*[ \t]+){{1,5}}?)(?:{_HOUSE}[ \t]+)?"
+        r"(?i:apt|apartment|suite|ste|unit|flat)\.?[ \t]*#?[ \t]*\d{1,5}[A-Za-z]?)(?![\p{L}\d])",
+        0.6,
+    ),
     # After an address context: "lives on Peter Zuidhove 188", "address is Bygget 64".
     (
         "context_street",
@@ -162,8 +174,9 @@ _STREET_PATTERNS: list[tuple[str, str, float]] = [
         0.65,
     ),
 ]
-# Patterns whose own words ("Unit", "Box") are clinical heads elsewhere, or that need no number.
-_NO_HEAD_CHECK = frozenset({"po_box", "military", "intersection"})
+# Patterns whose own words ("Unit", "Box") are clinical heads elsewhere, or that need no number
+# (the unit-anchored street checks its name words itself, ``_unit_street_ok``).
+_NO_HEAD_CHECK = frozenset({"po_box", "military", "intersection", "unit_street"})
 _NO_NUMBER_NEEDED = frozenset({"intersection"})
 
 _UNIT_RX = (
@@ -184,6 +197,15 @@ _ITEM = rf"(?:{_UNIT_RX}|{_POSTCODE}(?![\w-])|{_SLOT}|(?:(?:St|Ste|Mt)\.?[ \t]+)
 # One element of an address after its street: ", Apt. 641", ", Grubbenvorst", ", CO", " 64677".
 _TAIL_ITEM = regex.compile(rf"\G{_SEP}{_ITEM}")
 _FIRST_ITEM = regex.compile(rf"\G(?:,[ \t]*)?{_ITEM}")
+# A street line written all in lower case (typed messages) has its town in lower case too:
+# "... suite 112 calgary alberta", "delmas, mp 35739". Stop words still end the block.
+_LOWER_PLACE_WORD = r"\p{Ll}[\p{Ll}\p{M}'’-]+"
+_LOWER_ITEM = (
+    rf"(?:{_UNIT_RX}|{_POSTCODE}(?![\w-])|{_SLOT}|"
+    rf"{_LOWER_PLACE_WORD}(?:[ \t]+(?:{_LOWER_PLACE_WORD}|\([^()\n]{{1,30}}\))){{0,3}}(?![\p{{L}}\d]))"
+)
+_LOWER_TAIL_ITEM = regex.compile(rf"\G{_SEP}{_LOWER_ITEM}")
+_LOWER_FIRST_ITEM = regex.compile(rf"\G(?:,[ \t]*)?{_LOWER_ITEM}")
 # What may follow the last element on a line: nothing, sentence punctuation, or prose.
 _LINE_REST = regex.compile(r"\G[ \t]*(?:$|[.?!;,)]|\p{Ll})", regex.MULTILINE)
 _STOP_WORDS = (
@@ -258,7 +280,7 @@ class InternationalAddressRecognizer(LocalRecognizer):
     ) -> list[RecognizerResult]:
         """Find street lines, then extend each into its whole address block."""
         out: list[RecognizerResult] = []
-        tails: dict[int, list[tuple[int, int]]] = {}  # several patterns often end at one place
+        tails: dict[tuple[int, bool], list[tuple[int, int]]] = {}  # several patterns often end at one place
         for name, rx, score in self._patterns:
             for m in rx.finditer(text):
                 start, end = m.span("id")
@@ -279,14 +301,17 @@ class InternationalAddressRecognizer(LocalRecognizer):
                 if _ABBREVIATION_END.search(text, start, end) and text[end : end + 1] == ".":
                     end += 1  # "Andreou Str.", "Kossuth u.": the dot belongs to the street word
                 start = _and_street_start(text, start)
-                if end not in tails:
-                    tails[end] = self._extend(text, end)
-                items = [(start, end), *tails[end]]
+                if name == "unit_street" and not _unit_street_ok(m.group("name")):
+                    continue
+                lower = not any(c.isupper() for c in text[start:end])
+                if (end, lower) not in tails:
+                    tails[end, lower] = self._extend(text, end, lower=lower)
+                items = [(start, end), *tails[end, lower]]
                 out += self._emit(text, items, score, name)
         out += self._unit_blocks(text, tails)
         return out
 
-    def _unit_blocks(self, text: str, tails: dict[int, list[tuple[int, int]]]) -> list[RecognizerResult]:
+    def _unit_blocks(self, text: str, tails: dict[tuple[int, bool], list[tuple[int, int]]]) -> list[RecognizerResult]:
         """A unit line ("Suite 860") alone on its line, under a line with a house number.
 
         The line above is the street even when it has no street word ("Fuglie 41 Popovic
@@ -306,18 +331,19 @@ class InternationalAddressRecognizer(LocalRecognizer):
             if _has_stop_word(span) or _is_clinical_head(span) or _DATE_IN_SPAN.search(span):
                 continue
             end = m.end("unit")
-            if end not in tails:
-                tails[end] = self._extend(text, end)
-            out += self._emit(text, [(s, end), *tails[end]], 0.6, "unit_block")
+            if (end, False) not in tails:
+                tails[end, False] = self._extend(text, end)
+            out += self._emit(text, [(s, end), *tails[end, False]], 0.6, "unit_block")
         return out
 
     @staticmethod
-    def _scan(text: str, pos: int, *, first: bool) -> list[tuple[int, int]]:
+    def _scan(text: str, pos: int, *, first: bool, lower: bool = False) -> list[tuple[int, int]]:
         """Spans of the address elements in the run starting at ``pos`` (separators excluded)."""
         items: list[tuple[int, int]] = []
-        rx = _FIRST_ITEM if first else _TAIL_ITEM
+        tail = _LOWER_TAIL_ITEM if lower else _TAIL_ITEM
+        rx = (_LOWER_FIRST_ITEM if lower else _FIRST_ITEM) if first else tail
         while (m := rx.match(text, pos)) and m.end() > pos:
-            if _has_stop_word(m.group()):
+            if _has_stop_word(m.group()) or (lower and _has_clinical_word(m.group())):
                 break
             s = m.start()
             while s < m.end() and text[s] in " \t,.":
@@ -328,7 +354,7 @@ class InternationalAddressRecognizer(LocalRecognizer):
             if e > s:
                 items.append((s, e))
             pos = m.end()
-            rx = _TAIL_ITEM
+            rx = tail
         return items
 
     def _emit(self, text: str, items: list[tuple[int, int]], score: float, pattern: str) -> list[RecognizerResult]:
@@ -364,9 +390,12 @@ class InternationalAddressRecognizer(LocalRecognizer):
             out.append(self._result(g[0][0], g[-1][1], score if k == 0 else score * 0.9, pattern, kind))
         return out
 
-    def _extend(self, text: str, end: int) -> list[tuple[int, int]]:
-        """Spans of the unit/place/postcode elements after a street line ending at ``end``."""
-        items = self._scan(text, end, first=False)  # same line: ", Apt. 641, Grubbenvorst, ..."
+    def _extend(self, text: str, end: int, *, lower: bool = False) -> list[tuple[int, int]]:
+        """Spans of the unit/place/postcode elements after a street line ending at ``end``.
+
+        ``lower``: the street line is all lower case, so its place names may be too.
+        """
+        items = self._scan(text, end, first=False, lower=lower)  # same line: ", Apt. 641, Grubbenvorst, ..."
         out = list(items)
         pos = max([end, *(e for _, e in items)])
         line_end = text.find("\n", pos)
@@ -386,7 +415,7 @@ class InternationalAddressRecognizer(LocalRecognizer):
                     break
                 cursor = stop + 1
                 continue
-            items = self._scan(text, body, first=True)
+            items = self._scan(text, body, first=True, lower=lower)
             if not items:
                 break
             found = items[-1][1]
@@ -456,6 +485,25 @@ def _and_street_start(text: str, start: int) -> int:
     if _has_stop_word(m.group(group).rsplit(None, 1)[0]):
         return start
     return m.start(group)
+
+
+def _has_clinical_word(piece: str) -> bool:
+    return any(w in _CLINICAL_HEADS for w in _words(piece))
+
+
+def _unit_street_ok(name: str) -> bool:
+    """Whether the name words of a unit-anchored street can be a street name.
+
+    No stop word (single letters and particles aside: "r josé a madeira"), no clinical
+    head ("2 days ago unit 5"), no word closing a sentence ("4 overnight. Unit 4").
+    """
+    for raw in name.split():
+        w = raw.strip(".,()'’").lower()
+        if raw.endswith(".") and len(w) > 3:
+            return False  # "4 overnight. Unit 4": a full stop ends the sentence, not a word
+        if len(w) > 1 and w not in _PARTICLE_SET and (w in _STOP_WORDS or w in _CLINICAL_HEADS):
+            return False
+    return True
 
 
 _LOWER_STOP = (frozenset(STOP_WORDS) - frozenset(_PARTICLES.split("|"))) | {"street", "road", "st", "avenue"}
