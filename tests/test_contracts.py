@@ -321,3 +321,15 @@ def test_when_a_table_cannot_be_opened_then_it_is_unreadable_without_the_folder_
             "notes.csv", None, None, "file cannot be read as CSV (UTF-8, comma-separated, header row)"
         )
     ]
+
+
+def test_when_two_patients_share_an_mrn_then_it_is_a_duplicate_without_the_value(demo) -> None:
+    # The MRN keys the pseudonym: two rows with one MRN would become one patient, and the second
+    # row's encounters, results and letters would be dropped without a word.
+    pts = read_csv_table(demo.csv_tables["patients"])
+    shared = pts.loc[0, "mrn"]
+    pts.loc[3, "mrn"] = shared
+    v = validate_csv_table("patients", pts, file_name="patients.csv")
+    assert ContractViolation("patients.csv", 4, "mrn", "duplicate value (must be unique)") in v
+    assert all(x.field == "mrn" and x.problem == "duplicate value (must be unique)" for x in v)
+    assert shared not in str(ContractError(v))

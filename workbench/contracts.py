@@ -93,7 +93,9 @@ _DATE_RE = r"\d{4}-\d{2}-\d{2}"
 TABLE_SPECS: dict[str, tuple[FieldSpec, ...]] = {
     "patients": (
         FieldSpec("patient_id", "id", unique=True, handling="pseudonymise"),
-        FieldSpec("mrn", "text", handling="drop"),
+        # Unique: the MRN is the patient's key (its pseudonym), so two rows sharing one would be
+        # one patient and the second row's facts would be lost.
+        FieldSpec("mrn", "text", unique=True, handling="drop"),
         FieldSpec("ssn", "text", required=False, pattern=r"\d{3}-?\d{2}-?\d{4}", handling="drop"),
         FieldSpec("health_plan_id", "text", required=False, handling="drop"),
         FieldSpec("given_name", "text", required=False, handling="drop"),
