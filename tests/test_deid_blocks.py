@@ -79,6 +79,9 @@ def test_when_military_mail_is_written_in_any_case_then_it_is_an_address(address
         ("Home: corner of 18 Arch Street and Lime Grove", "corner of 18 Arch Street and Lime Grove"),
         ("at the intersection of ul. Polna 3 and Lipowa", "the intersection of ul. Polna 3 and Lipowa"),
         ("Please write to Karl and Gartenstrasse 9 before May.", "Karl and Gartenstrasse 9"),
+        # at the start of a line that is not the first (the rule read "^" as the text start)
+        ("Karin Beike\nLeasing consultant\nAnna and Hersnapvej 75", "Anna and Hersnapvej 75"),
+        ("Karin Beike\nLindholm 12 Harbour Road", "Lindholm 12 Harbour Road"),
     ],
 )
 def test_when_a_corner_is_described_then_the_whole_description_is_an_address(addresses, text, span):

@@ -447,14 +447,15 @@ _BLOCK_GAP = regex.compile(r"[ \t]*(?:[,\n][ \t]*)*")
 _NUMBER_DOT = regex.compile(r"\.(?=[ \t]*\n|[ \t]+(?i:apt|apartment|suite|ste|unit|flat)\b)")
 # "Anna and Hersnapvej 75", "Oak and 5th Street": a named corner before a street line, at
 # the start of a line, after a colon, or after a preposition of place.
+# (MULTILINE: the search starts at the line's start, where "^" must match.)
 _AND_BEFORE = regex.compile(
-    r"(?:^|[:>]|\b(?i:to|at|on|in|is|of))[ \t]+((?:\p{Lu}[\p{L}\p{M}'’-]*[ \t]+){1,2}(?:and|&)[ \t]+)$|"
+    r"(?m)(?:^|[:>]|\b(?i:to|at|on|in|is|of))[ \t]+((?:\p{Lu}[\p{L}\p{M}'’-]*[ \t]+){1,2}(?:and|&)[ \t]+)$|"
     r"^((?:\p{Lu}[\p{L}\p{M}'’-]*[ \t]+){1,2}(?:and|&)[ \t]+)$"
 )
 
 
 _NAME_BEFORE_NUMBER = regex.compile(
-    r"(?:^[^\p{L}\p{N}\n]*|(?:[:]|\b(?i:to|at|in|on|is))[ \t]+)(\p{Lu}[\p{L}\p{M}'’-]{2,})[ \t]+$"
+    r"(?m)(?:^[^\p{L}\p{N}\n]*|(?:[:]|\b(?i:to|at|in|on|is))[ \t]+)(\p{Lu}[\p{L}\p{M}'’-]{2,})[ \t]+$"
 )
 
 
