@@ -365,3 +365,42 @@ def test_when_an_upload_is_a_broken_or_oversized_zip_then_it_is_an_upload_error(
     with pytest.raises(uploads.UploadError, match="too large"):
         uploads.stage_uploads([("bomb.zip", bomb)], tmp_path / "s2")
     assert not (tmp_path / "s2").exists()
+
+
+def _rewrite(path: Path, edit) -> None:
+    rows = list(csv.DictReader(path.open(newline="")))
+    fields = list(rows[0])
+    rows = edit(rows)
+    with path.open("w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=fields, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def test_when_outcomes_name_their_treatments_then_each_is_stored_with_its_own(sqlite_wb, small_extract, tmp_path):
+    # Every outcome used to be linked to the patient's second-line treatment, whatever
+    # outcomes.treatment_id said.
+    from workbench.store.tables import Outcome, Treatment
+
+    folder = tmp_path / "csv"
+    shutil.copytree(small_extract / "csv", folder)
+    keep = {"P000001", "P000002"}
+    for table in folder.glob("*.csv"):
+        _rewrite(table, lambda rows: [r for r in rows if r["patient_id"] in keep])
+    first = {"treatment_id": "T-first", "patient_id": "P000001", "start_date": "2015-01-01",
+             "alternative": "dpp4i", "drug_name": "sitagliptin", "rxnorm_code": "593411", "line": "first"}  # fmt: skip
+    _rewrite(folder / "medications.csv", lambda rows: [*rows, first])
+
+    def add_outcome(rows: list[dict]) -> list[dict]:
+        mine = next(r for r in rows if r["patient_id"] == "P000001")
+        return [*rows, {**mine, "treatment_id": "T-first", "outcome_date": "2015-07-01"}]
+
+    _rewrite(folder / "outcomes.csv", add_outcome)
+    import_paths(sqlite_wb, SYSTEM_ACTOR, [folder])
+    with sqlite_wb.read() as s:
+        stored = s.execute(
+            select(Outcome.outcome_date, Treatment.line).join(Treatment, Treatment.id == Outcome.treatment_id)
+        ).all()
+    lines = sorted(line for _, line in stored)
+    assert len(stored) == 3  # two patients' outcomes plus the added one, each linked
+    assert lines == ["first", "second", "second"]

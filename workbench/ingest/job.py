@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, select
 
 from workbench.deid import KnownIdentifiers, get_deidentifier
 from workbench.deid.generalise import age_band, age_in_years, generalise_zip, safe_age
@@ -63,6 +63,9 @@ class PreparedPatient:
     facts: dict[str, list[dict[str, Any]]]
     sealed_identity: bytes
     consents: dict[str, bool] | None
+    #: For each of ``facts["outcomes"]``, the index in ``facts["treatments"]`` of the treatment the
+    #: extract names for it (CSV ``outcomes.treatment_id``), or None when it names none (FHIR).
+    outcome_treatments: list[int | None] = field(default_factory=list)
 
 
 @dataclass
@@ -156,6 +159,11 @@ def _known(patient: SourcePatient) -> KnownIdentifiers:
         "other_places": sorted(patient.places),
     }
     return KnownIdentifiers.from_record(record)
+
+
+def _outcome_treatments(source: SourcePatient) -> list[int | None]:
+    position = {t["source_id"]: i for i, t in enumerate(source.treatments) if t.get("source_id") is not None}
+    return [position.get(o["treatment_source_id"]) for o in source.outcomes]
 
 
 def _shift(value: dt.date | None, days: int) -> dt.date | None:
@@ -264,6 +272,7 @@ def prepare_import(
                 facts=facts,
                 sealed_identity=seal(secret, identity, pseudonym=pseudonym),
                 consents=source.consents,
+                outcome_treatments=_outcome_treatments(source),
             )
         )
     deidentifier = get_deidentifier()
@@ -363,17 +372,22 @@ def commit_import(ctx: Context, prepared: PreparedImport) -> ImportReport:
             for table in FACT_TABLES:
                 session.execute(delete(table).where(table.patient_id == patient.id))
         treatments: list[Treatment] = []
+        outcomes: list[Outcome] = []
         for name, rows in item.facts.items():
             objects = [_MODEL_FOR[name](patient_id=patient.id, **row) for row in rows]
             session.add_all(objects)
             if name == "treatments":
                 treatments = [t for t in objects if isinstance(t, Treatment)]
-        if treatments:
+            elif name == "outcomes":
+                outcomes = [o for o in objects if isinstance(o, Outcome)]
+        if treatments and outcomes:
             session.flush()
+            # Each outcome goes with the treatment the extract names for it; one that names none
+            # (FHIR has no such link) with the second-line treatment, else the first.
             main = next((t for t in treatments if t.line == "second"), treatments[0])
-            session.execute(
-                update(Outcome).where(Outcome.patient_id == patient.id).values(treatment_id=main.id)
-            )
+            links = item.outcome_treatments or [None] * len(outcomes)
+            for outcome, link in zip(outcomes, links, strict=True):
+                outcome.treatment_id = (treatments[link] if link is not None else main).id
         _record_consents(ctx, patient, item.consents, is_new=item.pseudonym not in current)
         vault = session.scalar(select(VaultEntry).where(VaultEntry.pseudonym == item.pseudonym))
         if vault is None:
