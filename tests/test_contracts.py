@@ -333,3 +333,14 @@ def test_when_two_patients_share_an_mrn_then_it_is_a_duplicate_without_the_value
     assert ContractViolation("patients.csv", 4, "mrn", "duplicate value (must be unique)") in v
     assert all(x.field == "mrn" and x.problem == "duplicate value (must be unique)" for x in v)
     assert shared not in str(ContractError(v))
+
+
+def test_when_a_table_starts_with_a_utf8_byte_order_mark_then_its_first_column_is_found(
+    demo, tmp_path: Path
+) -> None:
+    folder = _copy_csv(demo.csv_dir, tmp_path / "bom")
+    path = folder / "patients.csv"
+    path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes())
+    tables, violations = validate_csv_extract(folder)
+    assert violations == []
+    assert tables["patients"].columns[0] == "patient_id"
