@@ -344,3 +344,15 @@ def test_when_a_table_starts_with_a_utf8_byte_order_mark_then_its_first_column_i
     tables, violations = validate_csv_extract(folder)
     assert violations == []
     assert tables["patients"].columns[0] == "patient_id"
+
+
+def test_when_a_resource_has_a_key_that_is_no_element_name_then_the_key_is_not_repeated(demo) -> None:
+    bad = json.loads(demo.fhir_bundles[0].read_text("utf-8"))
+    patient = bad["entry"][0]["resource"]
+    patient["Zelda Smith"] = "1951-02-03"
+    patient["name"][0]["Zelda"] = "x"
+    patient["gendre"] = "female"  # a misspelt element is still named, to be found and fixed
+    result = check_fhir_bundle(bad, file_name="b.json")
+    fields = sorted(v.field or "" for v in result.violations)
+    assert fields == ["Patient.(unnamed element)", "Patient.gendre", "Patient.name.(unnamed element)"]
+    assert "Zelda" not in str(ContractError(result.violations))

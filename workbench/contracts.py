@@ -530,6 +530,17 @@ _FHIR_REQUIRED_CODES: dict[tuple[str, str], frozenset[str]] = {
 
 # FHIR resource type names are one capitalised word of letters (``Patient``, ``MedicationRequest``).
 _RESOURCE_TYPE = re.compile(r"[A-Z][A-Za-z]{1,63}")
+# FHIR element names are lowerCamelCase ASCII (``_`` starts a primitive's extension element).
+_ELEMENT_NAME = re.compile(r"_?[a-z][A-Za-z0-9]{0,63}")
+
+
+def _element(name: str) -> str:
+    """An element path part as reported; a key that cannot be an element name is not repeated.
+
+    An unknown key is named so that a misspelt element can be found, but a key that is no element
+    name at all (``"Zelda Smith": ...``) may be data written in the wrong place.
+    """
+    return name if _ELEMENT_NAME.fullmatch(name) else "(unnamed element)"
 
 
 def _fhir_class(resource_type: str) -> type[Any]:
@@ -581,7 +592,7 @@ def check_fhir_bundle(bundle: Mapping[str, Any], *, file_name: str) -> FhirCheck
             _fhir_class(rtype).model_validate(dict(resource))
         except ValidationError as err:
             for e in err.errors(include_input=False, include_url=False):
-                loc = ".".join(str(p) for p in e["loc"] if not isinstance(p, int))
+                loc = ".".join(_element(str(p)) for p in e["loc"] if not isinstance(p, int))
                 problem = _FHIR_PROBLEMS.get(e["type"], "does not conform to FHIR R4")
                 result.violations.append(
                     ContractViolation(file_name, pos, f"{rtype}.{loc}" if loc else rtype, problem)
