@@ -178,3 +178,40 @@ def test_when_clinical_or_common_words_neighbour_names_then_they_stay(deid, text
     for word in ("metformin", "insulin", "gliclazide", "Discipline", "Diabetes", "Centre", "Plan", "Diagnosis"):
         assert not any(word in n for n in names), (word, names)
     assert not any("Metformin" in n for n in names)
+
+
+@pytest.mark.parametrize(
+    ("text", "block"),
+    [
+        # read back from a postcode in a strict national format to the house number
+        (
+            "He is staying at 7 Rose Cottages, Little Snoring, Norfolk NR21 0AA",
+            "7 Rose Cottages, Little Snoring, Norfolk NR21 0AA",
+        ),
+        ("Contact: 18 Kingsway, Hove BN3 2WQ", "18 Kingsway, Hove BN3 2WQ"),
+        ("Route 1 Box 45, Hazard, KY 41701", "Route 1 Box 45, Hazard, KY 41701"),
+        ("Unit 5, 22 George St, Brisbane QLD 4000", "Unit 5, 22 George St, Brisbane QLD 4000"),
+        ("Box 77, 2231 Hwy 9 South, Austin TX 78701", "Box 77, 2231 Hwy 9 South, Austin TX 78701"),
+        ("3 Highfield Court\nOld Road\nLeeds\nLS6 2AB", "3 Highfield Court\nOld Road\nLeeds\nLS6 2AB"),
+        ("lives at 88 elm street, boston, ma 02110", "88 elm street, boston, ma 02110"),
+        ("at 300 Queen St W, Toronto, ON M5V 2A2 today", "300 Queen St W, Toronto, ON M5V 2A2"),
+    ],
+)
+def test_when_a_postcode_ends_a_block_then_the_block_reads_back_to_its_house_number(addresses, text, block):
+    assert block in {text[r.start : r.end] for r in addresses.analyze(text, [])}
+
+
+@pytest.mark.parametrize(
+    ("text", "kept"),
+    [
+        ("Seen 3 times, Leeds LS6 2AB", "Seen 3 times"),
+        ("Took 2 tablets, Leeds LS6 2AB", "Took 2 tablets"),
+        ("Review in 2 weeks at St James, Leeds LS9 7TF", "Review in 2 weeks"),
+        ("BP 120/80, HbA1c 48, Leeds LS1 3EX", "HbA1c 48"),
+        ("She came back with 2 friends from Austin TX 78701", "2 friends"),
+    ],
+)
+def test_when_clinical_text_comes_before_a_postcode_then_it_is_not_read_into_the_address(addresses, text, kept):
+    start = text.index(kept)
+    for r in addresses.analyze(text, []):
+        assert r.end <= start or r.start >= start + len(kept), text[r.start : r.end]

@@ -28,7 +28,13 @@ from presidio_analyzer import AnalysisExplanation, LocalRecognizer, RecognizerRe
 from presidio_analyzer.nlp_engine import NlpArtifacts
 from spacy.lang.en.stop_words import STOP_WORDS
 
-from workbench.deid.recognizers import _GENERIC_FACILITY_WORDS, _NOT_NAME_WORDS, STREET_SUFFIX
+from workbench.deid.recognizers import (
+    _GENERIC_FACILITY_WORDS,
+    _NOT_NAME_WORDS,
+    _US_STATE_NAMES,
+    _US_STATES,
+    STREET_SUFFIX,
+)
 
 __all__ = ["PREFIX_STREET_WORDS", "SUFFIX_STREET_WORDS", "InternationalAddressRecognizer"]
 
@@ -309,6 +315,27 @@ class InternationalAddressRecognizer(LocalRecognizer):
                 items = [(start, end), *tails[end, lower]]
                 out += self._emit(text, items, score, name)
         out += self._unit_blocks(text, tails)
+        out += self._postcode_blocks(text)
+        return out
+
+    def _postcode_blocks(self, text: str) -> list[RecognizerResult]:
+        """Blocks read backwards from a postcode to the house number that starts them.
+
+        A postcode in a strict national format ("NR21 0AA", "IL 62704", "ON M5V 2A2", "NSW
+        2000") ends an address, and what comes before it, element by element (commas, line
+        breaks), is the town, the region, the street and perhaps a unit: "7 Rose Cottages,
+        Little Snoring, Norfolk NR21 0AA", "18 Kingsway, Hove BN3 2WQ", "3 Highfield
+        Court / Old Road / Leeds / LS6 2AB". The street line needs no street word here,
+        because the postcode already says this is an address; it must start with a house
+        number (or be a post box / rural route), and every element on the way must be a
+        short run of name words, so prose stops the walk.
+        """
+        out: list[RecognizerResult] = []
+        for m in _POSTCODE_ANCHOR.finditer(text):
+            lower = m.group().islower() or not any(c.isupper() for c in m.group())
+            start = _walk_back(text, m.start(), lower=lower)
+            if start is not None:
+                out.append(self._result(start, m.end(), 0.65, "postcode_block"))
         return out
 
     def _unit_blocks(self, text: str, tails: dict[tuple[int, bool], list[tuple[int, int]]]) -> list[RecognizerResult]:
@@ -486,6 +513,115 @@ def _and_street_start(text: str, start: int) -> int:
     if _has_stop_word(m.group(group).rsplit(None, 1)[0]):
         return start
     return m.start(group)
+
+
+# Postcodes in formats that are nothing else, with the region code written before them.
+_POSTCODE_ANCHOR = regex.compile(
+    r"(?<![\p{L}\d-])(?:"
+    r"(?:[A-Z]{1,2}\d[A-Z\d]?|GIR)[ \t]?\d[ABD-HJLNP-UW-Z]{2}"  # UK
+    rf"|(?:{_US_STATES}|{_US_STATE_NAMES})\.?,?[ \t]+\d{{5}}(?:-\d{{4}})?"  # US
+    rf"|(?:{_US_STATES.lower()})[ \t]+\d{{5}}(?:-\d{{4}})?"  # US, typed in lower case
+    r"|(?:AB|BC|MB|NB|NL|NS|NT|NU|ON|PE|QC|SK|YT)[ \t]+[A-Z]\d[A-Z][ \t]?\d[A-Z]\d"  # Canada
+    r"|(?:NSW|VIC|QLD|SA|WA|TAS|NT|ACT)[ \t]+\d{4}"  # Australia
+    r")(?![\p{L}\d-])"
+)
+_BACK_WORD = r"(?:[\p{L}\p{M}][\p{L}\p{M}\d'’.-]*|\d{1,4}(?i:st|nd|rd|th))"
+# An element: a place (1-5 name words, a bracketed gloss allowed), a unit ("Flat 3"), or the
+# street: house number + up to five words (numbers allowed inside: "2231 Hwy 9 South"), a
+# post box or a rural route ("Route 1 Box 45").
+_BACK_STREET = regex.compile(
+    rf"(?:(?<![\p{{L}}\d])\d{{1,6}}[A-Za-z]?(?:[-/]\d{{1,4}}[A-Za-z]?)?"
+    rf"[ \t]+{_BACK_WORD}(?:[ \t]+(?:{_BACK_WORD}|\d{{1,5}})){{0,4}}"
+    r"|(?i:p\.?[ \t]?o\.?[ \t]*box|box|route|rr|hc)[ \t]+\d{1,6}(?:[ \t]+(?i:box)[ \t]+\d{1,6})?)$"
+)
+_BACK_UNIT = regex.compile(
+    r"(?i:apt|apartment|suite|ste|unit|flat|floor|box|p\.?[ \t]?o\.?[ \t]*box)\.?[ \t]*#?[ \t]*\d{1,5}[A-Za-z]?"
+)
+_UNIT_NUMBER = regex.compile(r"(?i)\b(?:p\.?[ \t]?o\.?[ \t]*box|box|route|apt|suite|unit|flat)\.?[ \t]+\d")
+_BACK_PLACE = regex.compile(rf"{_BACK_WORD}(?:[ \t]+(?:{_BACK_WORD}|\([^()\n]{{1,30}}\))){{0,4}}")
+
+
+_BACK_STOP = _STOP_WORDS - frozenset({"st", "st.", "street", "road"})
+# Heads of place names that are stop words on their own (as ``_SAINT``, in any case).
+_PLACE_HEADS = frozenset(
+    "st ste mt new upper lower north south east west great little old port mount fort san santa saint".split()
+)
+_UNIT_WORDS = frozenset({"unit", "suite", "apt", "apartment", "flat", "box", "floor", "route"})
+
+
+def _element_words_ok(piece: str, *, lower: bool) -> bool:
+    """Name words only: capitalised (all lower case in a lower-case block), no stop word.
+
+    A leading "The" ("12 The Avenue"), particles inside ("Caxias do Sul") and short
+    upper-case codes ("NW", "TX") are allowed; street words are ("Old Road").
+    """
+    words = [w for w in piece.split() if not w[0].isdigit() and not w.startswith("(")]
+    for i, raw in enumerate(words):
+        w = raw.strip(".,()'’").lower()
+        if not w:
+            continue
+        code = raw.isupper() and len(raw.strip(".")) <= 3
+        if (w in _PARTICLE_SET and i) or (w in _PLACE_HEADS and i < len(words) - 1):
+            continue  # "Caxias do Sul", "New York", "Upper Hutt", "Old Road"
+        if lower and not (raw.islower() or code):
+            return False
+        if not lower and not raw[0].isupper():
+            return False
+        if w in _BACK_STOP and not (i == 0 and w == "the") and not code:
+            return False
+        if w in _CLINICAL_HEADS and w not in _UNIT_WORDS:
+            return False
+    return True
+
+
+def _walk_back(text: str, anchor: int, *, lower: bool) -> int | None:
+    """Start of the address that ends with the postcode at ``anchor``, or None.
+
+    Elements are separated by commas and line breaks (at most 4 lines up); the walk ends
+    at the first element that starts with a house number, and takes a unit element written
+    just before it ("Unit 5, 22 George St").
+    """
+    pos = anchor
+    elements = 0
+    lines = 0
+    while elements < 6:
+        # the element before ``pos``: back to the previous comma or line break
+        seg_start = pos
+        while seg_start > 0 and text[seg_start - 1] not in ",\n":
+            seg_start -= 1
+        seg = text[seg_start:pos]
+        body = seg.strip(" \t")
+        if body:
+            street = _BACK_STREET.search(body)
+            # (a unit, box or route number is no clinical head: "Route 1 Box 45")
+            if (
+                street
+                and _element_words_ok(street.group(), lower=lower)
+                and not _is_clinical_head(_UNIT_NUMBER.sub("", street.group()))
+            ):
+                begin = seg_start + (len(seg) - len(seg.lstrip(" \t"))) + street.start()
+                return _unit_before(text, begin)
+            if not (_BACK_PLACE.fullmatch(body) and _element_words_ok(body, lower=lower)):
+                return None
+            elements += 1
+        elif pos == anchor:
+            pass  # the postcode starts its line or follows a comma directly
+        else:
+            return None  # an empty element: ", ," or a blank line
+        if seg_start == 0:
+            return None
+        if text[seg_start - 1] == "\n":
+            lines += 1
+            if lines > 4:
+                return None
+        pos = seg_start - 1
+    return None
+
+
+def _unit_before(text: str, begin: int) -> int:
+    """Move ``begin`` back over a unit element written before the street ("Flat 3, ")."""
+    m = regex.search(rf"(?:^|(?<=[\s,:]))({_BACK_UNIT.pattern})[ \t]*,[ \t]*$", text[max(0, begin - 30) : begin])
+    return begin - (len(text[max(0, begin - 30) : begin]) - m.start(1)) if m else begin
 
 
 def _has_clinical_word(piece: str) -> bool:
