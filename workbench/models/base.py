@@ -193,7 +193,7 @@ class TreatmentEffectModel(ABC):
                 pm.set_data(self._data_values())
         model: pm.Model = entry["model"]
         self._model = model
-        sampler = method
+        sampler: str = method
         compile_seconds = 0.0
         sampling_seconds = float("nan")
         if method == "nuts" and not self.supports_nutpie:
@@ -279,10 +279,17 @@ class TreatmentEffectModel(ABC):
     def _after_sampling(self) -> None:  # noqa: B027
         """Hook for models that must derive extra draws while the fitted model is in memory."""
 
-    def _draw_index(self) -> np.ndarray:
-        if not (self.idata is not None):
+    def _group(self, name: str) -> xr.Dataset:
+        """One group of the fitted run (``posterior``, ``sample_stats``) as a Dataset (no copy)."""
+        if self.idata is None:
             raise RuntimeError("fit or load the model first")
-        post = self.idata["posterior"]
+        node = self.idata[name]
+        if not isinstance(node, xr.DataTree):
+            raise KeyError(f"{name} is not a group of this run")
+        return node.to_dataset()
+
+    def _draw_index(self) -> np.ndarray:
+        post = self._group("posterior")
         total = int(post.sizes["chain"] * post.sizes["draw"])
         n = min(total, int(self.sampler_config["prediction_draws"]))
         return np.unique(np.linspace(0, total - 1, n).round().astype(int))
@@ -294,11 +301,11 @@ class TreatmentEffectModel(ABC):
         return self.idata["posterior"].to_dataset()
 
     def _diagnose(self, approximate: bool, seed: int) -> Diagnostics:
-        if not (self.idata is not None and self.data is not None):
+        if not (self.idata is not None and self.data is not None and self._propensity is not None):
             raise RuntimeError("fit or load the model first")
         divergences = 0
         if "sample_stats" in self.idata.children and "diverging" in self.idata["sample_stats"]:
-            divergences = int(self.idata["sample_stats"]["diverging"].values.sum())
+            divergences = int(self._group("sample_stats")["diverging"].values.sum())
         idx = self._draw_index()
         mu = self._expected_outcomes(self._Z, self._propensity, idx)
         received = mu[:, np.arange(len(self._t)), self._t]
@@ -380,11 +387,7 @@ class TreatmentEffectModel(ABC):
         self._require_fitted()
         if self.data is None:
             raise RuntimeError("fit or load the model first")
-        X = (
-            pd.DataFrame({c: self.data.X[c] for c in self.data.X.columns}, index=pd.Index(self._patient_ids))
-            if self.data.X is not None
-            else None
-        )
+        X = pd.DataFrame({c: self.data.X[c] for c in self.data.X.columns}, index=pd.Index(self._patient_ids))
         alts = np.asarray(self.data.alternatives)[self._t]
         return self._y, self.posterior_predictive(X, pd.Series(alts, index=X.index), seed=seed)
 

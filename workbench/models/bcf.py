@@ -324,7 +324,7 @@ class BCFModel(TreatmentEffectModel):
             raise RuntimeError("fit or load the model first")
         if self.data.outcome_kind == "binary":
             return
-        post = self.idata["posterior"]
+        post = self._group("posterior")
         stats = self._arm_statistics(self._design())
         C, D = post.sizes["chain"], post.sizes["draw"]
         rng = np.random.default_rng([int(self.fit_info.get("seed", 0)), 7])
@@ -353,14 +353,14 @@ class BCFModel(TreatmentEffectModel):
                 L = cholesky(A, lower=True)
                 mean = cho_solve((L, True), (1.0 / v) @ stats["b"])
                 out[c, i] = mean + solve_triangular(L.T, rng.standard_normal(J), lower=False)
-        post = post.to_dataset().assign(weights=(("chain", "draw", "weights_dim_0"), out))
+        post = post.assign(weights=(("chain", "draw", "weights_dim_0"), out))
         self.idata["posterior"] = xr.DataTree(post)
 
     # ----- posterior maths -----------------------------------------------------------------------
     def _weights(self, draw_idx: np.ndarray) -> np.ndarray:
         if not (self.idata is not None):
             raise RuntimeError("fit or load the model first")
-        return _stack(self.idata["posterior"]["weights"])[draw_idx]
+        return _stack(self._group("posterior")["weights"])[draw_idx]
 
     def _functions(
         self, Z: np.ndarray, prop: np.ndarray, draw_idx: np.ndarray
@@ -385,7 +385,7 @@ class BCFModel(TreatmentEffectModel):
         """
         if not (self.idata is not None):
             raise RuntimeError("fit or load the model first")
-        scale = _stack(self.idata["posterior"][f"s_resid_{k}"])
+        scale = _stack(self._group("posterior")[f"s_resid_{k}"])
         total = scale.shape[0]
         seed = int(self.fit_info.get("seed", 0))
         eps = np.empty((Z.shape[0], total))
@@ -416,7 +416,7 @@ class BCFModel(TreatmentEffectModel):
     def _noise_draws(self, draw_idx: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
         if not (self.idata is not None):
             raise RuntimeError("fit or load the model first")
-        return _stack(self.idata["posterior"]["sigma"])[draw_idx] * self.outcome_scale[1], None
+        return _stack(self._group("posterior")["sigma"])[draw_idx] * self.outcome_scale[1], None
 
     def _diagnostic_posterior(self) -> xr.Dataset:
         """What BART/BCF practitioners check: sigma, the scales, the average effects, a few patients.
@@ -428,10 +428,10 @@ class BCFModel(TreatmentEffectModel):
         """
         if not (self.idata is not None and self.data is not None and self._propensity is not None):
             raise RuntimeError("fit or load the model first")
-        post = self.idata["posterior"]
+        post = self._group("posterior")
         C, D = post.sizes["chain"], post.sizes["draw"]
         mu, taus = self._functions(self._Z, self._propensity, np.arange(C * D))
-        out: dict[str, Any] = {v: post[v] for v in post.data_vars if v.startswith("s_") or v == "sigma"}
+        out: dict[str, Any] = {str(v): post[v] for v in post.data_vars if str(v).startswith("s_") or v == "sigma"}
         out["mean_prognostic"] = (("chain", "draw"), mu.mean(axis=1).reshape(C, D))
         n = len(self._t)
         who = np.unique(np.linspace(0, n - 1, int(self.model_config["diagnostic_patients"])).round().astype(int))
