@@ -7,8 +7,10 @@ pseudonyms change on the next import and the vault cannot be opened, so it lives
 
 from __future__ import annotations
 
+import math
 import os
 import secrets
+import tempfile
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -63,6 +65,20 @@ def _default_home() -> Path:
     return Path(os.environ.get("WORKBENCH_HOME") or Path.cwd()).resolve()
 
 
+def _number[T: (int, float)](
+    env: dict[str, str], name: str, kind: type[T], default: str, what: str, *, allow_zero: bool = False
+) -> T:
+    """A numeric setting; a malformed one names its variable (int("8h") would not say which)."""
+    raw = env.get(name, default).strip()
+    try:
+        value = kind(raw)
+    except ValueError:
+        raise ValueError(f"{name} must be {what}, got {raw!r}") from None
+    if not math.isfinite(value) or value < 0 or (value == 0 and not allow_zero):
+        raise ValueError(f"{name} must be {what}, got {raw!r}")
+    return value
+
+
 def load_settings(env: dict[str, str] | None = None) -> Settings:
     """Read settings from ``env`` (default: the process environment)."""
     env = dict(os.environ if env is None else env)
@@ -72,9 +88,13 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
     return Settings(
         home=home,
         database_url=url,
-        session_minutes=int(env.get("WORKBENCH_SESSION_MINUTES", "480")),
-        retention_days=int(retention) if retention else None,
-        min_important_difference=float(env.get("WORKBENCH_MIN_IMPORTANT_DIFFERENCE", "5.0")),
+        session_minutes=_number(env, "WORKBENCH_SESSION_MINUTES", int, "480", "a positive whole number of minutes"),
+        retention_days=_number(env, "WORKBENCH_RETENTION_DAYS", int, "", "a positive whole number of days")
+        if retention
+        else None,
+        min_important_difference=_number(
+            env, "WORKBENCH_MIN_IMPORTANT_DIFFERENCE", float, "5.0", "a number >= 0 (outcome units)", allow_zero=True
+        ),
         reference_alternative=env.get("WORKBENCH_REFERENCE", "dpp4i"),
     )
 
@@ -82,21 +102,27 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
 def secret_key(settings: Settings) -> bytes:
     """Return the deployment's secret key, creating it (mode 0600) on first use.
 
-    Created with ``O_EXCL`` so two processes starting together cannot write two different keys.
+    The key is written to a private temporary file and published with ``os.link``, which fails if
+    the key exists: two processes starting together cannot write two different keys, and no
+    process ever reads a key file that is still being written (it would look truncated).
     """
     path = settings.secret_key_path
-    if path.exists():
-        data = path.read_bytes()
-        if len(data) < SECRET_BYTES:
-            raise RuntimeError(f"secret key file {path} is truncated; restore it from backup")
-        return data[:SECRET_BYTES]
-    path.parent.mkdir(parents=True, exist_ok=True)
-    os.chmod(path.parent, 0o700)
-    key = secrets.token_bytes(SECRET_BYTES)
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        return secret_key(settings)
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(key)
-    return key
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        os.chmod(path.parent, 0o700)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".key-")  # created 0600
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(secrets.token_bytes(SECRET_BYTES))
+                handle.flush()
+                os.fsync(handle.fileno())
+            try:
+                os.link(tmp, path)
+            except FileExistsError:
+                pass  # another process published its key first: use that one
+        finally:
+            os.unlink(tmp)
+    data = path.read_bytes()
+    if len(data) < SECRET_BYTES:
+        raise RuntimeError(f"secret key file {path} is truncated; restore it from backup")
+    return data[:SECRET_BYTES]
