@@ -241,3 +241,25 @@ def test_when_consent_changes_then_the_latest_row_per_purpose_is_in_force(seeded
     with seeded_wb.read() as s:
         after = patient_consents(s, pseudonym)
     assert after == before | {"model_training": not before["model_training"]}
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (["erase", "PZZZZZZZZZZ", "--reason", "request", "--as", "privacy"], "refused: no patient PZZZZZZZZZZ"),
+        (["reidentify", "PZZZZZZZZZZ", "--reason", "audit", "--as", "privacy"], "refused: no vault entry for"),
+        (["consent", "PZZZZZZZZZZ", "--purpose", "marketing", "--granted", "--as", "privacy"], "refused: unknown"),
+        (["erase", "PZZZZZZZZZZ", "--reason", "x", "--as", "chair"], "refused: chair (chair) may not"),
+        (["erase", "PZZZZZZZZZZ", "--reason", "x"], "refused: system (system) may not"),
+        (["export", "--decision", "999", "--as", "chair"], "refused: no decision #999"),
+        (["users", "add", "zed", "--role", "wizard", "--name", "Zed"], "refused: unknown role 'wizard'"),
+    ],
+)
+def test_when_a_cli_command_is_refused_then_it_says_why_in_one_line_and_exits_2(seeded_wb, monkeypatch, args, says):
+    # These used to end in a Python traceback (exit 1) whose last line carried the reason.
+    monkeypatch.setenv("WORKBENCH_HOME", str(seeded_wb.settings.home))
+    monkeypatch.setenv("WORKBENCH_DATABASE_URL", seeded_wb.url)
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 2, result.output
+    assert says in " ".join(result.output.split())
+    assert "Traceback" not in result.output

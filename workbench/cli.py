@@ -6,12 +6,14 @@ share one code path.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from workbench.store.service import Workbench
 
@@ -100,7 +102,23 @@ def _progress_bar() -> tuple[Progress, Callable[[str, int, int | None], None]]:
 
 
 def _report_violations(error: Exception) -> None:
-    console.print(f"[red]import refused, nothing stored:[/red]\n{error}")
+    console.print(f"[red]import refused, nothing stored:[/red]\n{escape(str(error))}")
+
+
+@contextmanager
+def _refusals(*expected: type[Exception]) -> Iterator[None]:
+    """Turn an expected refusal into one red line and exit code 2 instead of a traceback.
+
+    Expected: no permission, an unknown pseudonym or id, a bad argument. Anything else still raises.
+    """
+    caught: tuple[type[Exception], ...] = (PermissionError, *expected)
+    try:
+        yield
+    except caught as error:
+        # str(KeyError("x")) quotes its message; the message itself reads better.
+        message = error.args[0] if isinstance(error, KeyError) and error.args else error
+        console.print(f"[red]refused:[/red] {escape(str(message))}")
+        raise typer.Exit(2) from None
 
 
 @app.command("import")
@@ -207,20 +225,22 @@ def fit(
     as_user: AsUser = None,
 ) -> None:
     """Fit a registered model to the stored cohort (patients who allow model training) and record the run."""
-    from workbench.runs import FitRequest, approve_run, fit_run
+    from workbench.runs import FitRequest, RunError, approve_run, fit_run
 
     wb = Workbench()
     actor = _actor(as_user)
     sampler = {k: v for k, v in {"draws": draws, "tune": tune}.items() if v is not None}
-    run_id = fit_run(
-        wb,
-        actor,
-        FitRequest(model_name=model, outcome=outcome, method=method, seed=seed, sampler_config=sampler or None),
-        progressbar=True,
-    )
+    with _refusals(RunError, KeyError):
+        run_id = fit_run(
+            wb,
+            actor,
+            FitRequest(model_name=model, outcome=outcome, method=method, seed=seed, sampler_config=sampler or None),
+            progressbar=True,
+        )
     console.print(f"model run #{run_id} recorded")
     if approve:
-        approve_run(wb, actor, run_id, approve, accept_unreliable=False)
+        with _refusals(RunError):
+            approve_run(wb, actor, run_id, approve, accept_unreliable=False)
         console.print(f"model run #{run_id} approved")
 
 
@@ -273,18 +293,19 @@ def export(
     as_user: AsUser = None,
 ) -> None:
     """Export documented decisions: PDF for people, FHIR R4 JSON for systems, CSV per meeting."""
-    from workbench.export.service import export_decision, export_meeting_csv
+    from workbench.export.service import ExportError, export_decision, export_meeting_csv
 
     wb = Workbench()
     actor = _actor(as_user)
     if decision is None and meeting is None:
         console.print("[red]give --decision or --meeting[/red]")
         raise typer.Exit(2)
-    if decision is not None:
-        for kind, path in export_decision(wb, actor, decision, out).items():
-            console.print(f"{kind}: {path}")
-    if meeting is not None:
-        console.print(f"csv: {export_meeting_csv(wb, actor, meeting, out)}")
+    with _refusals(ExportError):
+        if decision is not None:
+            for kind, path in export_decision(wb, actor, decision, out).items():
+                console.print(f"{kind}: {path}")
+        if meeting is not None:
+            console.print(f"csv: {export_meeting_csv(wb, actor, meeting, out)}")
 
 
 @app.command()
@@ -294,9 +315,10 @@ def erase(
     as_user: AsUser = None,
 ) -> None:
     """Erase a patient's clinical data, notes and vault entry (privacy officer); decisions stay."""
-    from workbench.governance.privacy import erase_patient
+    from workbench.governance.privacy import PrivacyError, erase_patient
 
-    result = erase_patient(Workbench(), _actor(as_user), pseudonym, reason=reason)
+    with _refusals(PrivacyError):
+        result = erase_patient(Workbench(), _actor(as_user), pseudonym, reason=reason)
     console.print(f"erased {pseudonym}: {result['removed']}")
     if result["runs_to_refit"]:
         console.print(f"model runs fitted on this patient (refit them): {result['runs_to_refit']}")
@@ -309,9 +331,11 @@ def reidentify(
     as_user: AsUser = None,
 ) -> None:
     """Show who a pseudonym is (privacy officer only; audited)."""
+    from workbench.governance.privacy import PrivacyError
     from workbench.governance.privacy import reidentify as reidentify_
 
-    identity = reidentify_(Workbench(), _actor(as_user), pseudonym, reason=reason)
+    with _refusals(PrivacyError):
+        identity = reidentify_(Workbench(), _actor(as_user), pseudonym, reason=reason)
     for key, value in identity.items():
         typer.echo(f"{key}: {value}")
 
@@ -327,7 +351,8 @@ def consent(
     """Record a consent change for one use (privacy officer; audited)."""
     from workbench.governance.consent import set_consent
 
-    set_consent(Workbench(), _actor(as_user), pseudonym, purpose, granted, reason=reason)
+    with _refusals(LookupError, ValueError):
+        set_consent(Workbench(), _actor(as_user), pseudonym, purpose, granted, reason=reason)
     console.print(f"{pseudonym}: {purpose} {'granted' if granted else 'declined'}")
 
 
@@ -346,7 +371,8 @@ def retention(
     if not age:
         console.print("[red]no retention age: pass --days or set WORKBENCH_RETENTION_DAYS[/red]")
         raise typer.Exit(2)
-    purged = purge_older_than(wb, _actor(as_user), age)
+    with _refusals(ValueError):
+        purged = purge_older_than(wb, _actor(as_user), age)
     console.print(f"purged {len(purged)} patients")
 
 
@@ -366,16 +392,21 @@ def users_add(
     from workbench.governance.roles import Role
     from workbench.governance.users import create_user
 
+    roles = [r.value for r in Role]
+    if role not in roles:
+        console.print(f"[red]refused:[/red] unknown role {escape(repr(role))}; expected one of {escape(str(roles))}")
+        raise typer.Exit(2)
     password = typer.prompt("password", hide_input=True, confirmation_prompt=True)
-    create_user(
-        Workbench(),
-        _actor(as_user),
-        username=username,
-        display_name=name,
-        role=Role(role),
-        password=password,
-        discipline=discipline,
-    )
+    with _refusals(ValueError):
+        create_user(
+            Workbench(),
+            _actor(as_user),
+            username=username,
+            display_name=name,
+            role=Role(role),
+            password=password,
+            discipline=discipline,
+        )
     console.print(f"account {username} ({role}) created")
 
 
