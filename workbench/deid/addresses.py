@@ -251,6 +251,7 @@ class InternationalAddressRecognizer(LocalRecognizer):
     """
 
     ENTITY: ClassVar[str] = "ADDRESS"
+    name: str  # set by ``EntityRecognizer.__init__`` (unannotated there)
     MAX_BLOCK_LINES: ClassVar[int] = 5
 
     def __init__(self) -> None:

@@ -28,7 +28,7 @@ import types
 import unicodedata
 import weakref
 from collections import deque
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import Future, ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -107,7 +107,8 @@ _LANG = "en"
 _KNOWN_RECOGNIZER = "KnownIdentifiersRecognizer"
 _NER_RECOGNIZERS = {"SpacyRecognizer"}
 #: Our recognizers by the name used in ``recognizers.yaml`` (clinical and general-domain).
-OUR_RECOGNIZERS: dict[str, type[EntityRecognizer]] = {
+#: Our recognizers by configuration name; each is built without arguments.
+OUR_RECOGNIZERS: dict[str, Callable[[], EntityRecognizer]] = {
     **CLINICAL_RECOGNIZERS,
     InternationalAddressRecognizer.__name__: InternationalAddressRecognizer,
     GivenNameRecognizer.__name__: GivenNameRecognizer,

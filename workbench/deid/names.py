@@ -149,6 +149,7 @@ class GivenNameRecognizer(LocalRecognizer):
     """Capitalised runs of words that contain a known given name ("Alina", "Ryan P Costa")."""
 
     ENTITY: ClassVar[str] = "PERSON"
+    name: str  # set by ``EntityRecognizer.__init__`` (unannotated there)
     SCORE: ClassVar[float] = 0.6
 
     def __init__(self) -> None:
