@@ -27,11 +27,13 @@ files = st.file_uploader(
     "Extract files", accept_multiple_files=True, key="import_files", type=["csv", "json", "zip"]
 )
 if files and st.button("Check and de-identify", key="import_prepare"):
-    staging = Path(tempfile.mkdtemp(prefix="workbench-import-"))
+    # The staged files are the raw, identifiable upload: they live only while they are read
+    # (the prepared import holds de-identified rows in memory), never beyond this block.
     try:
-        paths = stage_uploads([(f.name, f.getvalue()) for f in files], staging)
-        with st.spinner("Checking contracts and de-identifying…"):
-            st.session_state["prepared_import"] = prepare_import(wb, paths)
+        with tempfile.TemporaryDirectory(prefix="workbench-import-") as staging:
+            paths = stage_uploads([(f.name, f.getvalue()) for f in files], Path(staging) / "upload")
+            with st.spinner("Checking contracts and de-identifying…"):
+                st.session_state["prepared_import"] = prepare_import(wb, paths)
     except ContractError as error:
         st.session_state.pop("prepared_import", None)
         st.error("Refused: nothing was stored.")
@@ -52,7 +54,7 @@ if prepared is not None:
         cols[2].metric("Letters with identifiers removed", report.notes_touched)
         cols[3].metric("Identifiers found in letters", sum(report.identifiers_in_notes.values()))
         st.markdown("**Identifiers found in letters, by type**")
-        st.bar_chart(report.identifiers_in_notes, key="import_types_chart")
+        st.bar_chart(report.identifiers_in_notes, horizontal=True)
         st.markdown("**Structured identifiers dropped (kept only in the encrypted vault)**")
         st.json(report.structured_identifiers_removed, expanded=False)
         if report.skipped_resources:
