@@ -41,6 +41,7 @@ def found(text: str) -> list[str]:
         ("Clinic Sat 3 March, bloods Wed 14:00, call Sun 9am.", ["Sat 3 March", "Wed", "Sun"]),
         ("Phone him on Sat or next Wed morning.", ["Sat", "Wed"]),
         ("Seen Monday, 4 March 2024 in clinic.", ["Monday, 4 March 2024"]),
+        ("A 2015 audit found it; she starred in a 1998 film.", ["2015", "1998"]),
     ],
 )
 def test_when_weekday_or_year_in_date_context_then_found(text, dates):
@@ -63,6 +64,8 @@ def test_when_weekday_or_year_in_date_context_then_found(text, dates):
         "Ref 1-800-1990-2011.",
         "Room 2010, bed 12.",
         "Dosing at 2000 and 0800.",
+        "Give the 2000 dose; the 1930 obs were stable.",
+        "It was a 2000 patient cohort in a 1900 bed hospital.",
         "Born in 1850 according to the story; planned for 2150.",
         "O2 Sat 94% on room air. Sat up in bed.",
         "Avoid Sun exposure; they wed in June.",

@@ -193,6 +193,10 @@ _YEAR_CONTEXT = regex.compile(
     rf"(?:the\s+)?(?:(?:early|mid|late|(?:{_TIME_NOUNS})\s+of)[\s-]+)?"
     r"|(?<!\w)(?:mid|pre|post|early|late)[-–]\s*"
     r"|\(\s*"
+    # "a 2017 film", "a 1998 study": an indefinite article before a bare number names one
+    # thing of that year (a 24-hour time takes "the": "the 2000 dose"; a round number
+    # after "a" is a count used as an adjective: "a 2000 patient cohort", see below)
+    r"|(?<!\w)(?P<art>an?)\s+"
     r")$"
 )
 # "increased by 2000", "rose by 1500": after a verb of change, "by" takes an amount.
@@ -237,6 +241,8 @@ def _year_context_ok(text: str, start: int, accepted_ends: set[int]) -> bool:
     lo = max(0, start - 48)
     m = _YEAR_CONTEXT.search(text, lo, start)
     if m:
+        if m.group("art") and text[start + 2 : start + 4] == "00":
+            return False  # "a 2000 patient cohort", "a 1900 bed hospital"
         return not _BY_AMOUNT.search(text, lo, start)
     chain = _YEAR_CHAIN.search(text, lo, start)
     if chain:
