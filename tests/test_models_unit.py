@@ -291,3 +291,29 @@ def test_when_average_effects_have_a_prior_then_alternatives_are_exchangeable_ar
     same = float(logp({"tau": np.zeros(3)})) - float(logp({"tau": np.full(3, st)}))
     spread = float(logp({"tau": np.zeros(3)})) - float(logp({"tau": np.array([-st, 0.0, st])}))
     assert 0 < same < spread
+
+
+@pytest.mark.parametrize("knots", [4, 0])
+def test_when_prognostic_prior_is_total_then_prior_prognosis_sd_does_not_grow_with_basis_columns(knots):
+    """v2.2: the prior SD of a patient's prognosis is prognostic_sd whatever the number of columns J.
+
+    Per column (v2.1) it is about sqrt(J) times larger: on a binary outcome with few events that
+    let every arm's risk curve overfit (docs/models.md).
+    """
+    import pymc as pm
+
+    from workbench.testing import demo_effect_data
+
+    _, data, _ = demo_effect_data(200, 3, "adverse_event")
+    sds = {}
+    for prior in ("total", "per_column"):
+        m = HierarchicalEffectModel(model_config={"spline_knots": knots, "prognostic_prior": prior})
+        m._prepare(data)
+        model = m.build_model(data)
+        q = m._data_values()["Q_prog"]
+        theta = pm.draw(model["theta_prog"], draws=4000, random_seed=1)  # (draws, J)
+        sds[prior] = float((theta @ q.T).std())
+    J = q.shape[1]
+    sd = m.model_config["prognostic_sd"]
+    assert sds["total"] == pytest.approx(sd, rel=0.1)
+    assert sds["per_column"] == pytest.approx(sd * np.sqrt(J), rel=0.1)

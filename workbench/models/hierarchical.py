@@ -69,7 +69,7 @@ class HierarchicalEffectModel(TreatmentEffectModel):
     """Additive-spline effect model; continuous (Normal / Student-t) or binary (logit) outcomes."""
 
     name = "hierarchical"
-    version = "2.1"
+    version = "2.2"
 
     @property
     def default_sampler_config(self) -> dict[str, Any]:
@@ -89,6 +89,11 @@ class HierarchicalEffectModel(TreatmentEffectModel):
             "likelihood": "normal",  # or "student_t" (continuous only)
             "intercept_sd": 2.5,
             "prognostic_sd": 1.0,
+            # "total" (v2.2): prognostic_sd is the prior SD of the whole prognostic part (each of
+            # the J rotated unit-variance columns gets prognostic_sd / sqrt(J)), so the prior
+            # variance of a patient's prognosis does not grow with the number of basis columns;
+            # "per_column" (v2.1): prognostic_sd per column (prior prognostic SD sqrt(J) times larger).
+            "prognostic_prior": "total",
             "tau_scale": 0.5,
             # Prior scale of an effect modifier (standardised outcome per SD of the covariate).
             "modifier_scale": 0.2,
@@ -253,10 +258,20 @@ class HierarchicalEffectModel(TreatmentEffectModel):
             # Prognostic part on the thin-QR rotation of [B, F] (Stan User's Guide, "QR
             # reparameterization"): spline terms are strongly correlated with their linear term,
             # and orthogonal columns give the sampler an isotropic posterior.  The prior acts on the
-            # rotated coefficients (each unit-variance column N(0, prognostic_sd)): still weak.
+            # rotated coefficients.  v2.2 ("total"): N(0, prognostic_sd^2 / J) on each of the J
+            # unit-variance columns, so the prior SD of a patient's prognosis is prognostic_sd
+            # whatever J (the s^2/n block prior of the bcf model; R^2-type priors, Zhang et al.
+            # 2022).  v2.1 gave each column N(0, prognostic_sd^2): a prior prognostic SD of
+            # sqrt(J) ~ 5 outcome SD or log-odds for the demo's 26 columns, which on a binary
+            # outcome with ~200 events let every arm's risk curve overfit (risk-difference spread
+            # 3-5x the truth, intervals confidently wrong; docs/models.md).
             Qm = pm.Data("Q_prog", values["Q_prog"])
             R_inv = pm.Data("R_inv", values["R_inv"])
-            theta = pm.Normal("theta_prog", 0.0, cfg["prognostic_sd"], shape=values["Q_prog"].shape[1])
+            n_prog = values["Q_prog"].shape[1]
+            prog_sd = float(cfg["prognostic_sd"])
+            if cfg["prognostic_prior"] == "total":
+                prog_sd /= np.sqrt(max(n_prog, 1))
+            theta = pm.Normal("theta_prog", 0.0, prog_sd, shape=n_prog)
             coef = pt.dot(R_inv, theta)
             pm.Deterministic("beta", coef[:Q], dims="feature")
             pm.Deterministic("beta_pi", coef[Q:], dims="propensity_feature")
@@ -364,7 +379,7 @@ class HierarchicalEffectModel(TreatmentEffectModel):
     def _params(self, draw_idx: np.ndarray) -> dict[str, np.ndarray]:
         if not (self.idata is not None and self.data is not None):
             raise RuntimeError("fit or load the model first")
-        post = self.idata["posterior"]
+        post = self._group("posterior")
         out = {v: _stack(post[v])[draw_idx] for v in ("alpha", "beta", "beta_pi", "tau", "gamma")}
         r = self.data.alternatives.index(self.data.reference)
         S = len(draw_idx)
@@ -395,7 +410,7 @@ class HierarchicalEffectModel(TreatmentEffectModel):
     def _noise_draws(self, draw_idx: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
         if not (self.idata is not None):
             raise RuntimeError("fit or load the model first")
-        post = self.idata["posterior"]
+        post = self._group("posterior")
         scale = _stack(post["sigma"])[draw_idx] * self.outcome_scale[1]
         nu = None
         if self.model_config["likelihood"] == "student_t":
