@@ -56,6 +56,21 @@ def test_when_a_european_street_line_is_written_then_it_is_an_address(addresses,
 
 
 @pytest.mark.parametrize(
+    ("text", "block"),
+    [
+        # postcode shapes and house numbers of more countries, city districts, Iberian floors
+        ("Rua Augusta 100, 1100-053 Lisboa", "Rua Augusta 100, 1100-053 Lisboa"),
+        ("Laugavegur 18, 101 Reykjavík", "Laugavegur 18, 101 Reykjavík"),
+        ("his flat is at Mariahilfer Straße 88/2/14, 1070 Wien", "Mariahilfer Straße 88/2/14, 1070 Wien"),
+        ("Calle Mayor 5, 2ºB\n28013 Madrid\nEspaña", "Calle Mayor 5, 2ºB\n28013 Madrid\nEspaña"),
+        ("Grafton Street 15, Dublin 2, D02 XY45", "Grafton Street 15, Dublin 2, D02 XY45"),
+    ],
+)
+def test_when_a_block_uses_another_countrys_postcode_or_house_number_then_it_is_one_address(addresses, text, block):
+    assert block in spans(addresses, text)
+
+
+@pytest.mark.parametrize(
     ("text", "parts"),
     [
         (

@@ -83,7 +83,8 @@ _NOT_UNIT = r"(?!(?i:apt|apartment|suite|ste|unit|flat|box|floor|fl)\b)"
 # Capitalised word (optionally abbreviated: "Avda.", "Str.") or an initial.
 _WORD = rf"(?:{_NOT_UNIT}\p{{Lu}}[\p{{L}}\p{{M}}'’-]*\.?|\p{{Lu}}\.)"
 _ANYWORD = rf"(?:{_WORD}|(?:{_PARTICLES})(?![\p{{L}}])|{_NOT_UNIT}\p{{Ll}}[\p{{L}}\p{{M}}'’-]*\.?)"
-_HOUSE = r"\d{1,5}[A-Za-z]?(?:[-/]\d{1,4}[A-Za-z]?)?\.?"
+# house number, optionally with staircase/flat ("88/2/14", "10-12")
+_HOUSE = r"\d{1,5}[A-Za-z]?(?:[-/]\d{1,4}[A-Za-z]?){0,2}\.?"
 _LEAD = r"(?:\d{1,6}[A-Za-z]?[ \t]+){0,2}"  # "6750 " (building) "50 " (house) before the name
 
 _STREET_PATTERNS: list[tuple[str, str, float]] = [
@@ -103,6 +104,15 @@ _STREET_PATTERNS: list[tuple[str, str, float]] = [
         rf"(?:\p{{Lu}}[\p{{L}}\p{{M}}'’-]{{3,}}\.?(?<=\p{{L}}{{2}}(?i:{SUFFIX_STREET_WORDS}))|"
         rf"(?i:{SUFFIX_STREET_WORDS})(?<=[\p{{L}}.]))[ \t]+{_HOUSE})(?![\p{{L}}\d])",
         0.7,
+    ),
+    # "Grafton Street 15": an English street word with the house number after it (Irish,
+    # continental usage); only the words that are nothing but streets.
+    (
+        "english_suffix_number",
+        rf"(?<![\p{{L}}\d])(?P<id>(?:{_WORD}[ \t]+){{1,3}}"
+        r"(?:Street|Road|Avenue|Lane|Drive|Boulevard|Crescent|Terrace|Square|Gardens)[ \t]+"
+        rf"{_HOUSE})(?![\p{{L}}\d])",
+        0.65,
     ),
     # "975 3968 Bay Street": the English shape, here so that the block extension follows it.
     (
@@ -186,15 +196,26 @@ _NO_HEAD_CHECK = frozenset({"po_box", "military", "intersection", "unit_street"}
 _NO_NUMBER_NEEDED = frozenset({"intersection"})
 
 _UNIT_RX = (
-    r"(?:Apt|APT|Apartment|Suite|SUITE|Ste|Unit|UNIT|Flat|FLAT|Box|BOX|apt|suite)\.?[ \t]*#?[ \t]*\d{1,5}[A-Za-z]?"
+    r"(?:(?:Apt|APT|Apartment|Suite|SUITE|Ste|Unit|UNIT|Flat|FLAT|Box|BOX|apt|suite)\.?[ \t]*#?[ \t]*\d{1,5}[A-Za-z]?"
+    # Iberian floor and door after the house number: "2ºB", "3º izq.", "1.º D"
+    r"|\d{1,2}\.?[ºª°](?:[ \t]?(?:[A-Za-z]\b|(?i:izq|dcha|esq|dto|drcha)\.?))?)"
 )
+# Postcodes by shape: 5 digits (+3/4), 4 digits (+2 letters), "111 51", "90-006",
+# "1100-053" (Portugal), 6 digits (Romania, Russia, India, China, ...), 3 digits only
+# before a town ("101 Reykjavík"), UK, Canada, Ireland ("D02 XY45").
 _POSTCODE = (
-    r"(?:\d{5}(?:-\d{3,4})?|\d{4}(?:[ \t]?[A-Z]{2})?|\d{3}[ \t]\d{2}|\d{2}-\d{3}|"
-    r"[A-Z]{1,2}\d[A-Z\d]?[ \t]?\d[A-Z]{2}|[A-Z]\d[A-Z][ \t]?\d[A-Z]\d)"
+    r"(?:\d{5}(?:-\d{3,4})?|\d{4}(?:-\d{3}|[ \t]?[A-Z]{2})?|\d{3}[ \t]\d{2}|\d{2}-\d{3}|\d{6}|"
+    r"\d{3}(?=[ \t]+\p{Lu}\p{Ll})|"
+    r"[A-Z]{1,2}\d[A-Z\d]?[ \t]?\d[A-Z]{2}|[A-Z]\d[A-Z][ \t]?\d[A-Z]\d|"
+    r"(?:[AC-FHKNPRTV-Y]\d{2}|D6W)[ \t]?[0-9AC-FHKNPRTV-Y]{4})"  # ... Canada, Ireland (Eircode)
 )
 _PLACE_WORD = rf"(?:{_WORD}(?!\d)|\p{{Lu}}{{2,}}|(?:{_PARTICLES})(?![\p{{L}}]))"
-# A place name: up to five words, particles allowed inside, a bracketed gloss at the end.
-_PLACE = rf"{_PLACE_WORD}(?:[ \t]+(?:{_PLACE_WORD}|\([^()\n]{{1,30}}\))){{0,4}}"
+# A place name: up to five words, particles allowed inside, a bracketed gloss at the end,
+# or a city district number ("Praha 1", "Dublin 2", "Wien 7").
+_PLACE = (
+    rf"{_PLACE_WORD}(?:[ \t]+(?:{_PLACE_WORD}|\([^()\n]{{1,30}}\))){{0,4}}"
+    r"(?:[ \t]+\d{1,2}(?![\p{L}\d.:/-]))?"
+)
 _SEP = r"(?:[ \t]*,[ \t]*|[ \t]+|\.[ \t]+(?=(?i:apt|suite|unit|flat|ste)\b))"
 # A region slot between a town and its postcode, in any case or as a number: "Kaster, vwv
 # 04494", "Nicosia, 13 44939" (a lower-case word is taken only when a postcode follows).
