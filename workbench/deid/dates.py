@@ -293,8 +293,13 @@ def _partial_candidates(text: str) -> list[tuple[int, int, str]]:
                 first, tail = int(m.group("y")), m.group("y2")
                 second = int(tail) if len(tail) == 4 else first // 100 * 100 + int(tail)
                 slash = "/" in m.group("sep")
-                # a range runs forward ("2015-2018", "2015-18"); "2015-03" is not one
-                ok = first < second <= first + 100 and (not slash or _year_context_ok(text, start, accepted_ends))
+                # A range runs forward ("2015-2018", "2015-18"); "2015-03" is not one. Round
+                # ends ("CK 1900-2000", "1950-2000") read as a range of values unless a date
+                # context says otherwise, as does "/" ("2015/16").
+                round_ends = first % 50 == 0 and second % 50 == 0
+                ok = first < second <= first + 100 and (
+                    not (slash or round_ends) or _year_context_ok(text, start, accepted_ends)
+                )
                 if ok and not _amount_follows(text, end):
                     accepted_ends.add(end)
                     out.append((start, end, "year_range"))
