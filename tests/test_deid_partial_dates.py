@@ -67,6 +67,7 @@ def test_when_weekday_or_year_in_date_context_then_found(text, dates):
         "CK 1900-2000 overnight, ferritin 1950-2000.",
         "Dosing at 2000 and 0800.",
         "Give the 2000 dose; the 1930 obs were stable.",
+        "Glucose rose after the 2000 feed and before the 2200 insulin.",
         "It was a 2000 patient cohort in a 1900 bed hospital.",
         "Born in 1850 according to the story; planned for 2150.",
         "O2 Sat 94% on room air. Sat up in bed.",

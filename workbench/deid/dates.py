@@ -190,7 +190,9 @@ _YEAR_CONTEXT = regex.compile(
     r"(?<!\w)(?:in|since|from|during|until|till|til|by|circa|ca\.|c\.|before|after|years?|between|"
     r"throughout|born|died|diagnosed|dx|spring|summer|autumn|fall|winter|christmas|easter|"
     rf"(?:{_TIME_NOUNS})\s+of)\s+"
-    rf"(?:the\s+)?(?:(?:early|mid|late|(?:{_TIME_NOUNS})\s+of)[\s-]+)?"
+    # "the" only with a modifier ("in the early 2000s", "during the summer of 2016"): "after
+    # the 2000 dose" is a 24-hour time
+    rf"(?:(?:the\s+)?(?:early|mid|late|(?:{_TIME_NOUNS})\s+of)[\s-]+)?"
     r"|(?<!\w)(?:mid|pre|post|early|late)[-–]\s*"
     r"|\(\s*"
     # "a 2017 film", "a 1998 study": an indefinite article before a bare number names one
