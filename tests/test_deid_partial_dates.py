@@ -23,6 +23,9 @@ def found(text: str) -> list[str]:
     ("text", "dates"),
     [
         ("Diagnosed with type 2 diabetes in 2019.", ["2019"]),
+        # in a note with 24-hour times, a year that cannot be a time is still a year, "in
+        # 2019" too; "until 2015" could be 20:15 there and is left
+        ("Obs at 0800; smoked from 1975 until 2015 and in 2019.", ["1975", "2019"]),
         ("On insulin since 2015 and on metformin since early 2012.", ["2015", "2012"]),
         ("Lived in Leeds from 2001 to 2008, then abroad until 2015.", ["2001", "2008", "2015"]),
         ("Smoked between 1978 and 1995.", ["1978", "1995"]),
@@ -68,6 +71,7 @@ def test_when_weekday_or_year_in_date_context_then_found(text, dates):
         "Dosing at 2000 and 0800.",
         "Give the 2000 dose; the 1930 obs were stable.",
         "Glucose rose after the 2000 feed and before the 2200 insulin.",
+        "Obs at 0800 stable; NBM until 2000, fluids from 1930.",
         "It was a 2000 patient cohort in a 1900 bed hospital.",
         "Born in 1850 according to the story; planned for 2150.",
         "O2 Sat 94% on room air. Sat up in bed.",

@@ -239,6 +239,19 @@ def _amount_follows(text: str, end: int) -> bool:
     return word.islower() and len(word) > 3 and word.endswith("s") and low not in _STOP_WORDS
 
 
+# A note that writes 24-hour times as four digits ("0800", "2100 hrs") may write "until
+# 2000" for 8 pm: there a year-like number that is also a valid time, after a preposition
+# of time of day, is left alone.
+_CLOCK_STYLE = regex.compile(
+    r"(?<![\w.,:/-])(?:(?:[01]\d|2[0-3])[0-5]\d[ \t]*(?i:h|hrs?|hours)\b|0\d[0-5]\d(?![\w.,:/-]))"
+)
+_CLOCK_PREPOSITION = regex.compile(r"(?i)(?<!\w)(?:until|till|til|by|from|before|after|since|at)\s+$")
+
+
+def _looks_like_clock(digits: str) -> bool:
+    return int(digits[:2]) <= 23 and int(digits[2:]) <= 59
+
+
 def _year_context_ok(text: str, start: int, accepted_ends: set[int]) -> bool:
     lo = max(0, start - 48)
     m = _YEAR_CONTEXT.search(text, lo, start)
@@ -276,6 +289,7 @@ def _partial_candidates(text: str) -> list[tuple[int, int, str]]:
     """Weekdays and years in date context, as (start, end, kind)."""
     out: list[tuple[int, int, str]] = []
     if any(c.isdigit() for c in text):
+        clock = _CLOCK_STYLE.search(text) is not None
         accepted_ends: set[int] = set()
         found = [(m, False) for m in _YEAR_CANDIDATE.finditer(text)]
         found += [(m, True) for m in _SHORT_YEAR_CANDIDATE.finditer(text)]
@@ -307,6 +321,12 @@ def _partial_candidates(text: str) -> list[tuple[int, int, str]]:
                     out.append((start, end, "year_range"))
                 continue
             if _year_context_ok(text, start, accepted_ends) and not _amount_follows(text, end):
+                if (
+                    clock
+                    and _looks_like_clock(m.group("y"))
+                    and _CLOCK_PREPOSITION.search(text, max(0, start - 8), start)
+                ):
+                    continue  # "NBM until 2000" in a note that writes "0800": a 24-hour time
                 if text.startswith("(", max(0, start - 1)) and not text.startswith(")", end):
                     if not _YEAR_CONTEXT.search(text, max(0, start - 48), start - 1):
                         continue  # "(2000 mg": a bracket alone needs the closing one
