@@ -1163,7 +1163,7 @@ def _letter(ident: _Identity, row: pd.Series, rng: np.random.Generator) -> tuple
             She=She,
             agep=agep,
             man=man,
-            y=dx_year,
+            y=(str(dx_year), "DATE"),
         )
     elif intro == 1:
         L.put(
@@ -1213,7 +1213,7 @@ def _letter(ident: _Identity, row: pd.Series, rng: np.random.Generator) -> tuple
         L.put(
             " in clinic, {d}. Diagnosed with T2DM in {y}; HbA1c has drifted up despite metformin.",
             d=(_fmt_date(visit, 5), "DATE"),
-            y=dx_year,
+            y=(str(dx_year), "DATE"),
         )
     comorb = []
     if row["cvd"] == 1 and ident.cvd_condition is not None:
