@@ -1,9 +1,11 @@
+from collections.abc import Callable
+
 import streamlit as st
 
 from ui.auth import require_actor
 from ui.caveats import show_caveats
 from ui.resources import workbench
-from workbench.export.service import ExportError, decision_file
+from workbench.export.service import KINDS, decision_file
 from workbench.review.case import comparison_rows
 from workbench.review.decisions import DecisionError, DecisionInput, case_decisions, record_decision
 from workbench.review.meetings import get_meeting
@@ -25,6 +27,27 @@ st.markdown(
     f"**{case.pseudonym}** · {case.question} · meeting: {meeting.title} ({meeting.meeting_date:%d %b %Y})"
 )
 st.markdown("Attendees: " + (", ".join(f"{n} ({d})" for n, d in meeting.attendees) or "none recorded"))
+
+EXPORTS = [
+    ("pdf", "Decision record (PDF)"),
+    ("fhir", "FHIR R4 bundle (JSON)"),
+    ("patient", "Patient explanation (PDF)"),
+]
+
+
+def export_file_name(kind: str, decision_id: int, version: int) -> str:
+    """The name the export service gives this file (known without building it)."""
+    return KINDS[kind][0].format(id=decision_id, version=version)
+
+
+def export_on_click(decision_id: int, kind: str) -> Callable[[], bytes]:
+    """The file's bytes, built through the audited export service when the button is clicked."""
+
+    def build() -> bytes:
+        return decision_file(wb, actor, decision_id, kind)[1]
+
+    return build
+
 
 FORM_KEYS = ("decision_choice", "decision_rationale", "decision_preferences", "decision_dissent",
              "decision_follow_up", "decision_correct")
@@ -54,23 +77,20 @@ for record in history:
             st.markdown(f"Dissent: {record.dissent}")
         if record.follow_up:
             st.markdown(f"Follow-up: {record.follow_up}")
+        if not actor.can("export.decision"):
+            st.caption(f"{actor.role.value.replace('_', ' ')}s may not export decisions.")
+            continue
         cols = st.columns(3)
-        for col, (kind, label) in zip(
-            cols,
-            [
-                ("pdf", "Decision record (PDF)"),
-                ("fhir", "FHIR R4 bundle (JSON)"),
-                ("patient", "Patient explanation (PDF)"),
-            ],
-            strict=True,
-        ):
-            try:
-                name, data, mime = decision_file(wb, actor, record.id, kind)
-            except (ExportError, PermissionError) as error:
-                col.caption(str(error))
-                continue
+        for col, (kind, label) in zip(cols, EXPORTS, strict=True):
+            # Built when clicked (and audited then), not on every page load: a signed record never
+            # changes, and the page stays quick however many versions it lists.
             col.download_button(
-                label, data, file_name=name, mime=mime, key=f"download_{kind}_{record.id}", on_click="ignore"
+                label,
+                export_on_click(record.id, kind),
+                file_name=export_file_name(kind, record.id, record.version),
+                mime=KINDS[kind][1],
+                key=f"download_{kind}_{record.id}",
+                on_click="ignore",
             )  # no rerun: the page (and the record shown) stays as it is while the file downloads
 
 if view is None or view.summary.pseudonym != case.pseudonym or view.comparison.hypothetical:
