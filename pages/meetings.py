@@ -42,7 +42,7 @@ if not meetings:
 labels = {m.id: f"{m.meeting_date:%d %b %Y} · {m.title} ({m.status})" for m in meetings}
 ids = list(labels)
 default = ids.index(st.session_state["meeting_id"]) if st.session_state.get("meeting_id") in ids else 0
-meeting_id = st.selectbox("Meeting", ids, index=default, format_func=labels.get, key="meeting_select")
+meeting_id = st.selectbox("Meeting", ids, index=default, format_func=lambda i: labels[i], key="meeting_select")
 st.session_state["meeting_id"] = meeting_id
 meeting = next(m for m in meetings if m.id == meeting_id)
 

@@ -5,7 +5,9 @@ from ui.auth import require_actor
 from ui.resources import workbench
 from workbench.models import available_models
 from workbench.plots import plot_ess, plot_ppc, plot_rank, plot_trace
+from workbench.review.run_quality import run_quality
 from workbench.runs import FitRequest, RunError, approve_run, fit_run, list_runs, load_run, model_card
+from workbench.status import run_brief
 
 actor = require_actor()
 wb = workbench()
@@ -43,12 +45,13 @@ if not runs:
     st.info("No model runs yet.")
     st.stop()
 
-labels = {
-    r.id: f"#{r.id} · {r.model_name} v{r.model_version} · {r.outcome} · {r.status}"
-    + (" · approximate" if r.approximate else "" if r.reliable else " · UNRELIABLE")
+labels: dict[int, str] = {
+    r.id: f"#{r.id} · {r.model_name} v{r.model_version} · {r.outcome} · {r.status} · "
+    + run_quality(brief, short=True)
     for r in runs
+    if (brief := run_brief(r)) is not None
 }
-run_id = st.selectbox("Run", list(labels), format_func=labels.get, key="run_select")
+run_id = st.selectbox("Run", list(labels), format_func=lambda i: labels[i], key="run_select")
 run = next(r for r in runs if r.id == run_id)
 card = model_card(wb, run)
 

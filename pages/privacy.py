@@ -31,7 +31,9 @@ with tab_audit:
 with tab_consent:
     with st.form("consent_form"):
         pseudonym = st.text_input("Pseudonym", key="consent_pseudonym")
-        purpose = st.selectbox("Use", PURPOSES, format_func=PURPOSE_LABELS.get, key="consent_purpose")
+        purpose = st.selectbox(
+            "Use", PURPOSES, format_func=lambda p: PURPOSE_LABELS.get(p, p), key="consent_purpose"
+        )
         granted = st.radio(
             "Consent",
             [True, False],
@@ -42,6 +44,8 @@ with tab_consent:
         reason = st.text_input("Reason", key="consent_reason")
         if st.form_submit_button("Record consent"):
             try:
+                if purpose is None or granted is None:  # a cleared choice is not a "declined"
+                    raise ValueError("choose the use and whether consent is granted")
                 set_consent(wb, actor, pseudonym.strip(), purpose, granted, reason=reason)
             except (LookupError, ValueError, PermissionError) as error:
                 st.error(str(error))

@@ -136,6 +136,8 @@ def record_decision(
     if case is None:
         raise DecisionError(f"no case #{case_id}")
     meeting = session.get(Meeting, case.meeting_id)
+    if meeting is None:  # a case row always names its meeting; a dangling one cannot be decided
+        raise DecisionError(f"case #{case_id} belongs to no meeting")
     if comparison.hypothetical:
         raise DecisionError("a decision cannot rest on hypothetical (hand-changed) covariates")
     alternatives = [str(a) for a in comparison.table.index]
