@@ -5,10 +5,10 @@ from ui.caveats import show_caveats
 from ui.resources import workbench
 from workbench.plots import (
     comparison_status,
+    icon_array_html,
     plot_adverse_events,
     plot_comparison,
     plot_drivers,
-    plot_icon_array,
     plot_similar_patients,
 )
 from workbench.review.case import (
@@ -22,6 +22,7 @@ from workbench.review.case import (
     similar_rows,
 )
 from workbench.review.meetings import get_meeting
+from workbench.review.run_quality import run_line
 from workbench.review.worklist import suggest_cases
 from workbench.scenario import ALTERNATIVE_LABELS, COVARIATE_LABELS, OUTCOMES
 
@@ -89,31 +90,27 @@ def case_details(view) -> None:
     if detail == "Benefit and harm":
         a, b = st.columns(2)
         if focus != comparison.reference:
-            a.plotly_chart(
-                plot_icon_array(
+            a.html(  # inline SVG: a hundred circles need no chart library (fast to switch patient)
+                icon_array_html(
                     float(row["p_benefit"]),
                     label=(
                         f"{label}: chance of improving HbA1c by more than "
                         f"{comparison.min_important_difference:g} mmol/mol over {reference}"
                     ),
                     status=status,
-                ),
-                key="icon_benefit",
-                width="stretch",
+                )
             )
         else:
             a.caption(f"{label} is the reference: its benefit over itself is zero by definition.")
         if "ae_mean" in row.index:
-            b.plotly_chart(
-                plot_icon_array(
+            b.html(
+                icon_array_html(
                     float(row["ae_mean"]),
                     interval=(float(row["ae_q05"]), float(row["ae_q95"])),
                     label=f"{label}: chance of an adverse event within 6 months",
                     kind="harm",
                     status=status,
-                ),
-                key="icon_harm",
-                width="stretch",
+                )
             )
             st.plotly_chart(plot_adverse_events(comparison.table, status=status), key="ae_chart", width="stretch")
     elif detail == "Drivers":
@@ -166,14 +163,8 @@ def case_area() -> None:
     comparison, summary = view.comparison, view.summary
     status = comparison_status(comparison)
 
-    run = comparison.run
-    quality = (
-        "approximate preview" if run.approximate else ("diagnostics passed" if run.reliable else "DIAGNOSTICS FAILED")
-    )
-    st.caption(
-        f"Model run #{run.id}: {run.model_name} model v{run.model_version}, fitted {run.created_at} UTC, "
-        f"{run.status}, {quality}"
-    )
+    # Both runs the numbers come from, in the wording the home page uses.
+    st.caption("  \n".join(run_line(r, OUTCOMES) for r in (comparison.run, comparison.ae_run) if r is not None))
     show_caveats(comparison)
 
     info, main = st.columns([1, 3])

@@ -71,9 +71,12 @@ def test_when_signing_in_with_the_form_then_home_shows_the_cohort(app_home):
 def test_when_both_outcomes_have_approved_runs_then_home_names_each(app_home):
     at = _app(app_home, "chair", "pages/home.py")
     assert not at.exception
-    runs = [m.value for m in at.markdown if "Model run" in m.value]
+    runs = [line for m in at.markdown for line in m.value.splitlines() if "Model run" in line]
     assert len(runs) == 2, runs  # the glycaemic and the adverse-event run the case pages use
     assert any("HbA1c" in r for r in runs) and any("adverse" in r.lower() for r in runs), runs
+    # the same wording as the case page (workbench.review.run_quality), and the data behind the estimates
+    assert all(("diagnostics passed" in r) != ("DIAGNOSTICS FAILED" in r or "APPROXIMATE" in r) for r in runs)
+    assert at.get("plotly_chart")
 
 
 def test_when_wrong_password_then_sign_in_is_refused(app_home):
@@ -199,3 +202,30 @@ def test_when_a_clinician_opens_the_privacy_page_then_it_is_refused(app_home):
     at = _app(app_home, "clinician", "pages/privacy.py")
     assert not at.exception
     assert "may not audit view" in at.error[0].value
+
+
+def test_when_the_decision_page_lists_a_signed_record_then_its_files_are_built_only_when_downloaded(app_home):
+    from sqlalchemy import func, select
+
+    from workbench.store.tables import AuditEvent
+
+    def exports() -> int:
+        with _wb(app_home).read() as session:
+            return session.scalar(
+                select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "export.decision")
+            ) or 0
+
+    meeting_id, case_id = _meeting(app_home)
+    at = _app(app_home, "clinician", "pages/case.py", meeting_id=meeting_id, case_id=case_id)
+    at.switch_page("pages/decision.py").run()
+    at.button(key="FormSubmitter:decision_form-Sign and record").click().run()
+    assert not at.exception and not at.error
+    at.run()  # the page again, as after any widget change
+    assert not at.exception
+    downloads = [e for e in at.get("download_button") if e.proto.label]
+    assert {e.proto.label for e in downloads} == {
+        "Decision record (PDF)", "FHIR R4 bundle (JSON)", "Patient explanation (PDF)"
+    }
+    assert all(e.proto.deferred_file_id and not e.proto.url for e in downloads)  # registered, not built
+    # Two page runs with a signed record, and no file was built or exported: that happens on a click.
+    assert exports() == 0

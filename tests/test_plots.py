@@ -274,6 +274,54 @@ def test_when_interval_is_given_then_uncertain_icons_are_lighter():
     assert xs.max() == 9 and len(xs) == 100
 
 
+def _svg_groups(html: str) -> list[tuple[str, str]]:
+    """(colour, group name) of every circle drawn, in order."""
+    import re
+
+    return [
+        (colour, name)
+        for colour, name, icons in re.findall(r'<g fill="([^"]+)" data-group="([^"]+)">(.*?)</g>', html)
+        for _ in range(icons.count("<circle"))
+    ]
+
+
+def _html_svg(html: str) -> str:
+    """The SVG document inside the HTML icon array's data URI."""
+    import base64
+    import re
+
+    return base64.b64decode(re.search(r'src="data:image/svg\+xml;base64,([^"]+)"', html).group(1)).decode()
+
+
+def test_when_the_icon_array_is_drawn_as_html_then_it_shows_what_the_plotly_one_shows():
+    fig = plots.plot_icon_array(0.22, label="Side effects", kind="harm", interval=(0.18, 0.27))
+    html = plots.icon_array_html(0.22, label="Side effects", kind="harm", interval=(0.18, 0.27))
+    circles = _svg_groups(_html_svg(html))
+    assert len(circles) == 100
+    # the same groups, counts and colours, in the same order, as the Plotly figure
+    assert [(t.marker.color, t.name, len(t.x)) for t in fig.data] == [
+        (colour, name, sum(1 for c in circles if c == (colour, name)))
+        for colour, name in dict.fromkeys(circles)
+    ]
+    # the count and its range in the caption and in the picture's text alternative
+    assert html.count("about 22 out of 100 patients like this one (between 18 and 27)") == 2
+    for trace in fig.data:  # every group is in the legend, even the empty ones
+        assert trace.name in html.split('class="icon-legend"')[1]
+
+
+def test_when_an_html_icon_array_has_a_caveat_or_markup_then_the_banner_shows_and_text_is_escaped():
+    html = plots.icon_array_html(0.3, label="<script>x</script> & co", status=["unreliable", "hypothetical"])
+    assert "<script>" not in html and "&lt;script&gt;" in html
+    assert "<script>" not in _html_svg(html)
+    assert plots.BANNERS["unreliable"] in html and plots.BANNERS["hypothetical"] in html
+    assert "status-banner" not in plots.icon_array_html(0.3, label="x")
+    assert [c for c, _ in _svg_groups(plots.icon_array_svg(0.3))].count(plots.BENEFIT_COLOUR) == 30
+    with pytest.raises(ValueError):
+        plots.icon_array_html(0.3, label="x", status="fine")
+    with pytest.raises(ValueError):
+        plots.icon_array_html(0.3, label="x", kind="other")
+
+
 def test_when_probability_out_of_range_then_refused():
     with pytest.raises(ValueError):
         plots.icon_counts(1.2)

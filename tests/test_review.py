@@ -153,3 +153,40 @@ def test_when_values_are_shown_to_the_meeting_then_flags_read_yes_no_and_numbers
     frame = pd.DataFrame({"value": [1.0, 62.0], "scale": ["outcome", "outcome"]}, index=["cvd", "age"])
     assert readable_drivers(frame)["value"].tolist() == ["yes", 62.0]
     assert driver_unit(frame) == "mmol/mol" and driver_unit(frame.assign(scale="log-odds")) == "log-odds"
+
+
+def _brief(**kw):
+    from workbench.status import RunBrief
+
+    base = dict(id=3, model_name="hierarchical", model_version="2.1", outcome="hba1c_change", status="approved",
+                reliable=True, approximate=False, created_at="2026-03-01 10:00")
+    return RunBrief(**(base | kw))
+
+
+def test_when_a_run_is_named_then_every_surface_gets_one_verdict_from_its_diagnostics():
+    from workbench.review.run_quality import run_line, run_quality
+
+    assert run_quality(_brief()) == "diagnostics passed"
+    assert "DIAGNOSTICS FAILED" in run_quality(_brief(reliable=False))
+    # An approximate preview is never called reliable, whatever its reliable flag says.
+    assert run_quality(_brief(approximate=True, reliable=True)).startswith("APPROXIMATE")
+    assert run_quality(_brief(reliable=False), short=True) == "UNRELIABLE"
+    line = run_line(_brief(reliable=False), {"hba1c_change": "HbA1c change"})
+    assert line.startswith("Model run #3: hierarchical model v2.1 on HbA1c change, fitted 2026-03-01 10:00 UTC")
+    assert "**DIAGNOSTICS FAILED" in line  # bold when the numbers need care
+    assert "**" not in run_line(_brief())
+    assert "on adverse_event" in run_line(_brief(outcome="adverse_event"))  # no label: the code, not a blank
+
+
+def test_when_the_home_page_counts_the_data_behind_the_estimates_then_each_alternative_has_its_patients(
+    seeded_wb,
+):
+    from workbench.cohort import analysis_frame
+    from workbench.review.overview import alternatives_received
+
+    overview = alternatives_received(seeded_wb)
+    with seeded_wb.read() as session:
+        truth = analysis_frame(session, purpose="model_training")["treatment"].dropna().value_counts()
+    assert dict(zip(overview["alternative"], overview["patients"], strict=True)) == truth.to_dict()
+    assert overview["patients"].is_monotonic_decreasing and overview["patients"].sum() > 0
+    assert not overview["label"].str.contains("_").any()  # names the meeting reads, not codes

@@ -9,8 +9,10 @@ every figure so a screenshot cannot lose the caveat. Tests assert on the traces'
 
 from __future__ import annotations
 
+import base64
 import textwrap
 from collections.abc import Iterable, Mapping, Sequence
+from html import escape
 from typing import Any
 
 import numpy as np
@@ -745,6 +747,34 @@ def icon_counts(
     return sure, upper - sure, n - upper
 
 
+def _icon_groups(
+    probability: float, *, n: int, kind: str, interval: tuple[float, float] | None
+) -> list[tuple[int, str, str]]:
+    """(count, colour, legend text) of the solid, light and grey icons, in drawing order."""
+    if kind not in {"benefit", "harm"}:
+        raise ValueError("kind must be 'benefit' or 'harm'")
+    sure, uncertain, rest = icon_counts(probability, n=n, interval=interval)
+    benefit = kind == "benefit"
+    return [
+        (sure, BENEFIT_COLOUR if benefit else HARM_COLOUR, f"{sure} {'benefit' if benefit else 'harmed'}"),
+        (
+            uncertain,
+            PALETTE["sky"] if benefit else "#F4B183",
+            f"{uncertain} may or may not {'benefit' if benefit else 'be harmed'}",
+        ),
+        (rest, PALETTE["light_grey"], f"{rest} {'no benefit' if benefit else 'not harmed'}"),
+    ]
+
+
+def _icon_count_text(probability: float, n: int, interval: tuple[float, float] | None) -> str:
+    """The count in words, with its range when there is one (never a bare "30 out of 100")."""
+    count = f"about {round(probability * n)} out of {n} patients like this one"
+    if interval is not None:
+        lo, hi = sorted(interval)
+        count += f" (between {round(lo * n)} and {round(hi * n)})"
+    return count
+
+
 def plot_icon_array(
     probability: float,
     *,
@@ -759,29 +789,16 @@ def plot_icon_array(
 
     Natural frequencies are understood better than percentages by patients and clinicians alike
     (Gigerenzer & Hoffrage 1995); the lighter icons show the interval so no-one reads the count as exact.
+    The case page draws the same picture with :func:`icon_array_html` (no chart library to start).
     """
-    if kind not in {"benefit", "harm"}:
-        raise ValueError("kind must be 'benefit' or 'harm'")
-    sure, uncertain, rest = icon_counts(probability, n=n, interval=interval)
-    colour = BENEFIT_COLOUR if kind == "benefit" else HARM_COLOUR
-    light = PALETTE["sky"] if kind == "benefit" else "#F4B183"
+    groups = _icon_groups(probability, n=n, kind=kind, interval=interval)
     idx = np.arange(n)
     xs, ys = idx % columns, idx // columns
-    groups = [
-        (slice(0, sure), colour, f"{sure} {'benefit' if kind == 'benefit' else 'harmed'}"),
-        (
-            slice(sure, sure + uncertain),
-            light,
-            f"{uncertain} may or may not {'benefit' if kind == 'benefit' else 'be harmed'}",
-        ),
-        (
-            slice(sure + uncertain, n),
-            PALETTE["light_grey"],
-            f"{rest} {'no benefit' if kind == 'benefit' else 'not harmed'}",
-        ),
-    ]
     fig = go.Figure()
-    for part, fill, name in groups:
+    start = 0
+    for number, fill, name in groups:
+        part = slice(start, start + number)
+        start += number
         fig.add_trace(
             go.Scatter(
                 x=xs[part],
@@ -797,11 +814,7 @@ def plot_icon_array(
                 hoverinfo="name",
             )
         )
-    point = round(probability * n)
-    count = f"about {point} out of {n} patients like this one"
-    if interval is not None:
-        lo, hi = sorted(interval)
-        count += f" (between {round(lo * n)} and {round(hi * n)})"
+    count = _icon_count_text(probability, n, interval)
     # Icon arrays sit side by side at half width: a one-line title was cut off at the right edge.
     lines = [*textwrap.wrap(f"{label}:", TITLE_WIDTH), count]
     _base_layout(fig, "<br>".join(lines), height=170 + 22 * len(lines) + 36 * int(np.ceil(n / columns)))
@@ -817,6 +830,85 @@ def plot_icon_array(
         margin={"t": fig.layout.margin.t + 18 + 22 * (len(lines) - 1)},
     )
     return fig
+
+
+#: Icon size and gap in the SVG icon array (px at 100% zoom; the SVG scales with its box).
+ICON_PX, ICON_GAP = 26, 6
+
+
+def icon_array_svg(
+    probability: float,
+    *,
+    n: int = 100,
+    columns: int = 10,
+    kind: str = "benefit",
+    interval: tuple[float, float] | None = None,
+    title: str = "",
+) -> str:
+    """The icons of :func:`plot_icon_array` as a standalone SVG document (one ``<g>`` per group)."""
+    groups = _icon_groups(probability, n=n, kind=kind, interval=interval)
+    rows = int(np.ceil(n / columns))
+    step = ICON_PX + ICON_GAP
+    radius = ICON_PX / 2
+    parts, index = [], 0
+    for number, fill, name in groups:  # the colour and name once per group, not per icon
+        icons = []
+        for _ in range(number):
+            cx = (index % columns) * step + radius + 1
+            cy = (index // columns) * step + radius + 1
+            icons.append(f'<circle cx="{cx:g}" cy="{cy:g}" r="{radius:g}"/>')
+            index += 1
+        parts.append(f'<g fill="{fill}" data-group="{escape(name)}">{"".join(icons)}</g>')
+    width, height = columns * step - ICON_GAP + 2, rows * step - ICON_GAP + 2
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width:g}" height="{height:g}" '
+        f'viewBox="0 0 {width:g} {height:g}"><title>{escape(title)}</title>'
+        f'<g stroke="#555555" stroke-width="1">{"".join(parts)}</g></svg>'
+    )
+
+
+def icon_array_html(
+    probability: float,
+    *,
+    n: int = 100,
+    label: str,
+    columns: int = 10,
+    kind: str = "benefit",
+    interval: tuple[float, float] | None = None,
+    status: Status = None,
+) -> str:
+    """The icon array of :func:`plot_icon_array` as self-contained HTML, for ``st.html``.
+
+    The same counts, colours, legend, interval wording and status banner, but no chart library: a
+    page draws a hundred circles without starting Plotly, which keeps switching patient fast. The
+    icons are an SVG image (a data URI: ``st.html`` sanitises inline SVG away) whose text alternative
+    carries the count and its range.
+    """
+    groups = _icon_groups(probability, n=n, kind=kind, interval=interval)
+    count = _icon_count_text(probability, n, interval)
+    alt = f"{label}: {count}"
+    svg = icon_array_svg(probability, n=n, columns=columns, kind=kind, interval=interval, title=alt)
+    source = "data:image/svg+xml;base64," + base64.b64encode(svg.encode("utf-8")).decode("ascii")
+    width = columns * (ICON_PX + ICON_GAP) - ICON_GAP + 2
+    legend = "".join(
+        f'<span style="display:inline-flex;align-items:center;margin-right:1.2em;white-space:nowrap">'
+        f'<span style="display:inline-block;width:0.9em;height:0.9em;border-radius:50%;background:{fill};'
+        f'border:1px solid #555555;margin-right:0.35em"></span>{escape(name)}</span>'
+        for _, fill, name in groups
+    )
+    banner = "".join(
+        f'<div class="status-banner" style="color:{PALETTE["vermillion"]};border:2px solid {PALETTE["vermillion"]};'
+        f'padding:2px 6px;margin:4px 0;font-weight:bold">{escape(BANNERS[s])}</div>'
+        for s in _statuses(status)
+    )
+    return (
+        f'<figure class="icon-array" data-kind="{kind}" style="margin:0 0 1rem 0;font-size:{FONT_SIZE}px">'
+        f"{banner}"
+        f'<figcaption style="margin-bottom:0.4em"><b>{escape(label)}:</b><br>{escape(count)}</figcaption>'
+        f'<img alt="{escape(alt)}" src="{source}" style="width:100%;max-width:{width}px;height:auto;display:block">'
+        f'<div class="icon-legend" style="margin-top:0.5em;font-size:{FONT_SIZE - 2}px">{legend}</div>'
+        "</figure>"
+    )
 
 
 # ----- drivers, adverse events, similar patients, subgroups ----------------------------------
@@ -915,6 +1007,44 @@ def _plain_value(value: Any) -> str:
     if isinstance(value, float | np.floating):
         return f"{value:.1f}" if not float(value).is_integer() else f"{value:.0f}"
     return str(value)
+
+
+def plot_alternatives_received(overview: pd.DataFrame) -> go.Figure:
+    """How many training patients received each alternative (exact counts, so no interval).
+
+    ``overview`` is :func:`workbench.review.overview.alternatives_received`. A small group means a
+    wide interval on the case page; the chart says so in its title rather than leaving it implied.
+    """
+    labels = [str(v) for v in overview["label"]] if len(overview) else []
+    patients = [int(v) for v in overview["patients"]] if len(overview) else []
+    layout = _layout(
+        "Data behind the estimates: training patients by alternative received<br>"
+        "<sup>fewer patients, wider intervals on the case page</sup>",
+        height=150 + 46 * max(len(labels), 1),
+    )
+    layout["margin"] = {"l": 10, "r": 20, "t": 80, "b": 50}
+    layout["xaxis"] = {"title": {"text": "patients"}, "rangemode": "tozero"}
+    layout["yaxis"] = {"autorange": "reversed", "categoryorder": "array", "categoryarray": labels}
+    layout["showlegend"] = False
+    trace = {
+        "type": "bar",
+        "orientation": "h",
+        "y": labels,
+        "x": patients,
+        "text": [f"{p:,}" for p in patients],
+        "textposition": "inside",
+        "insidetextanchor": "end",
+        "marker": {"color": ESTIMATE_COLOUR},
+        "hovertemplate": "%{y}: %{x:,} patients<extra></extra>",
+        "name": "patients",
+    }
+    fig = go.Figure(data=[trace], layout=layout)
+    if not labels:
+        fig.add_annotation(
+            text="No training patients yet: import an extract.", xref="paper", yref="paper", x=0.5, y=0.5,
+            showarrow=False, font={"size": FONT_SIZE}, name="no_patients",
+        )
+    return fig
 
 
 def plot_adverse_events(

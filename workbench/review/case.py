@@ -243,13 +243,16 @@ def compare_alternatives(
         return {str(a): model.drivers(X, str(a), ref) for a in posterior.alternatives if str(a) != ref}
 
     items = _warning_items(table, run, ae_run, bool(overrides))
+    brief = run_brief(run)
+    if brief is None:  # not reachable (run is a row here); keeps "every comparison names its run" typed
+        raise CaseUnavailable("no approved model run for the outcome")
     comparison = Comparison(
         table=table,
         outcome_draws=effects.draws,
         reference=ref,
         leading=leading,
         min_important_difference=mid,
-        run=run_brief(run),
+        run=brief,
         ae_run=run_brief(ae_run),
         warnings=[full for _, full in items],
         hypothetical=bool(overrides),
