@@ -22,7 +22,7 @@ import pymc as pm
 import xarray as xr
 
 from workbench.models.data import Design, EffectData
-from workbench.models.diagnostics import Diagnostics, evaluate, ppc_binary, ppc_continuous
+from workbench.models.diagnostics import DEFAULT_THRESHOLDS, Diagnostics, evaluate, ppc_binary, ppc_continuous
 from workbench.models.persistence import read_tree, write_tree
 from workbench.models.posterior import DEFAULT_OVERLAP_THRESHOLD, EffectPosterior
 from workbench.models.propensity import PropensityModel
@@ -105,6 +105,9 @@ class TreatmentEffectModel(ABC):
             "prediction_draws": 1000,
             "overlap_threshold": DEFAULT_OVERLAP_THRESHOLD,
             "thresholds": {},
+            # Sample again with up to this many times the draws when only the ESS gate fails
+            # (see _ess_extension); 1 switches it off.
+            "ess_extend_max_factor": 4,
         }
 
     @property
@@ -193,6 +196,77 @@ class TreatmentEffectModel(ABC):
                 pm.set_data(self._data_values())
         model: pm.Model = entry["model"]
         self._model = model
+        idata, sampler, compile_seconds, sampling_seconds = self._sample(
+            model, entry, method, random_seed, progressbar, int(sc["draws"])
+        )
+        self.idata = idata
+        approximate = sampler == "advi"
+        seconds = time.perf_counter() - t0
+        self.fit_info = {
+            "method": method,
+            "sampler": sampler,
+            "approximate": approximate,
+            "seed": int(random_seed),
+            "seconds": seconds,
+            "compile_seconds": compile_seconds,
+            # the sampler call alone (PyMC's includes its own compile / process start-up)
+            "sampling_seconds": sampling_seconds,
+            "compiled_cache_hit": cache_hit,
+        }
+        self._after_sampling()
+        self.diagnostics = self._diagnose(approximate, random_seed)
+        factor = self._ess_extension(self.diagnostics)
+        if factor > 1 and sampler != "advi":
+            # Only the Monte Carlo error failed the gate (chains agree, no divergences, PPC fine):
+            # that is what more draws fix, so sample once more with `factor` times the draws (same
+            # seed, same tuning) and gate that run instead.  Convergence failures never get here.
+            draws = int(sc["draws"]) * factor
+            log.info("ESS below the gate only; sampling again with %d draws per chain", draws)
+            idata, sampler, _, extra_seconds = self._sample(model, entry, method, random_seed, progressbar, draws)
+            self.idata = idata
+            self.fit_info |= {"sampler": sampler, "sampling_seconds": sampling_seconds + extra_seconds}
+            self._after_sampling()
+            self.diagnostics = self._diagnose(approximate, random_seed)
+        self.fit_info["draws_per_chain"] = int(self.diagnostics.n_draws)
+        self.fit_info["ess_extension_factor"] = factor
+        self.fit_info["seconds"] = time.perf_counter() - t0
+        self.provenance = self._make_provenance()
+        return self
+
+    def _ess_extension(self, d: Diagnostics) -> int:
+        """How many times the draws to sample again with when only the ESS gate failed (1 = don't).
+
+        Low ESS with agreeing chains (R-hat passed), no divergences and a passing PPC is Monte Carlo
+        error, which shrinks with more draws (ESS grows about linearly with them); a convergence
+        failure does not, so it is never extended.  The factor aims 25 % above the threshold and is
+        capped by ``ess_extend_max_factor`` (0 or 1 switches this off); a shortfall larger than
+        the cap is left as it is (more draws would not reach the gate).  Runs set up with fewer
+        total draws than twice the ESS threshold (quick looks, tests) are the user's choice and are
+        not extended.
+        """
+        cap = int(self.sampler_config.get("ess_extend_max_factor", 0))
+        th = DEFAULT_THRESHOLDS | self.sampler_config.get("thresholds", {})
+        need = max(th["ess_bulk_min"], th["ess_tail_min"])
+        ess = min(d.ess_bulk_min, d.ess_tail_min)
+        only_ess = bool(d.reasons) and all("ESS" in r for r in d.reasons)
+        if cap <= 1 or d.passed or d.approximate or not only_ess or not ess > 0:
+            return 1
+        if d.n_chains * d.n_draws < 2 * need:
+            return 1
+        factor = int(np.ceil(1.25 * need / ess))
+        return factor if 1 < factor <= cap else 1
+
+    def _sample(
+        self,
+        model: pm.Model,
+        entry: dict[str, Any],
+        method: FitMethod,
+        random_seed: int,
+        progressbar: bool,
+        draws: int,
+    ) -> tuple[xr.DataTree, str, float, float]:
+        """One sampler run: (posterior tree, sampler used, compile seconds, sampler-call seconds)."""
+        sc = self.sampler_config
         sampler: str = method
         compile_seconds = 0.0
         sampling_seconds = float("nan")
@@ -212,7 +286,7 @@ class TreatmentEffectModel(ABC):
                 ts = time.perf_counter()
                 idata = nutpie.sample(
                     compiled,
-                    draws=sc["draws"],
+                    draws=draws,
                     tune=sc["tune"],
                     chains=sc["chains"],
                     cores=sc["cores"],
@@ -229,7 +303,7 @@ class TreatmentEffectModel(ABC):
                 sampler = "pymc"
         if sampler == "pymc":
             ts = time.perf_counter()
-            idata = self._sample_pymc(model, random_seed, progressbar)
+            idata = self._sample_pymc(model, random_seed, progressbar, draws)
             sampling_seconds = time.perf_counter() - ts
         elif sampler == "preview":
             with model:
@@ -241,31 +315,13 @@ class TreatmentEffectModel(ABC):
                 )
                 idata = approx.sample(sc["preview_draws"], random_seed=random_seed)
             sampler = "advi"
-        self.idata = idata
-        approximate = sampler == "advi"
-        seconds = time.perf_counter() - t0
-        self.fit_info = {
-            "method": method,
-            "sampler": sampler,
-            "approximate": approximate,
-            "seed": int(random_seed),
-            "seconds": seconds,
-            "compile_seconds": compile_seconds,
-            # the sampler call alone (PyMC's includes its own compile / process start-up)
-            "sampling_seconds": sampling_seconds,
-            "compiled_cache_hit": cache_hit,
-        }
-        self._after_sampling()
-        self.diagnostics = self._diagnose(approximate, random_seed)
-        self.fit_info["seconds"] = time.perf_counter() - t0
-        self.provenance = self._make_provenance()
-        return self
+        return idata, sampler, compile_seconds, sampling_seconds
 
-    def _sample_pymc(self, model: pm.Model, seed: int, progressbar: bool) -> xr.DataTree:
+    def _sample_pymc(self, model: pm.Model, seed: int, progressbar: bool, draws: int) -> xr.DataTree:
         sc = self.sampler_config
         with model:
             return pm.sample(
-                draws=sc["draws"],
+                draws=draws,
                 tune=sc["tune"],
                 chains=sc["chains"],
                 cores=sc["cores"],
