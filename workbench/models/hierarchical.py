@@ -6,12 +6,17 @@ the continuous ones) and received alternative k::
     eta_ik = alpha + b_i . beta + f(pihat_i) . beta_pi  +  tau_k + b_i . gamma_k
              \_________ prognostic part ___________/     \_ effect of k vs reference _/
 
-with tau_ref = gamma_ref = 0.  Each covariate's block of modifiers (all its columns, all
-alternatives) shares one variance with an inverse-gamma prior (partial pooling: a covariate that
-modifies one alternative's effect is a priori likely to modify the others').  That variance is
-integrated out analytically, leaving a multivariate Student-t prior per block: the adaptive
-shrinkage of a per-covariate scale without a scale parameter for NUTS to funnel into (a sampled
-scale gave 2-28 divergences on the 2,000-patient demo cohort, this gives none; docs/models.md).
+with tau_ref = gamma_ref = 0 (v2.2; docs/models.md has the measurements behind each choice):
+
+- prognostic part on a thin-QR rotation of the basis, with a prior on the *whole* prognosis
+  (N(0, sd^2/J) per rotated column), so adding spline columns does not widen it;
+- average effects tau_k pooled towards their common mean by a fixed exchangeable prior (no sampled
+  scale, so no funnel);
+- modifiers in one block per (alternative, covariate), each block's variance inverse-gamma and
+  integrated out analytically: a multivariate Student-t prior per block, the adaptive shrinkage of
+  a per-block scale without a scale parameter for NUTS to funnel into (sampled scales gave 2-28
+  divergences on the 2,000-patient demo cohort; this gives none).  One block per covariate across
+  all alternatives (v2.0, ``modifier_blocks="covariate"``) over-shrank drug-specific modifiers.
 
 Why splines: treatment effects are rarely linear in a laboratory value over its whole range (the
 glucose-lowering of SGLT2 inhibitors fades below an eGFR of ~45); a linear modifier then
