@@ -62,7 +62,7 @@ bench: $(VENV)/.stamp-dev-$(STAMP_HASH)
 
 lint: $(VENV)/.stamp-dev-$(STAMP_HASH)
 	$(VENV)/bin/ruff check .
-	$(VENV)/bin/mypy workbench
+	$(VENV)/bin/mypy workbench ui pages app.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache
