@@ -4,7 +4,7 @@ import datetime as dt
 
 import numpy as np
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select, text, update
 from typer.testing import CliRunner
 
 from workbench.cli import app
@@ -21,7 +21,7 @@ from workbench.review.decisions import DecisionInput, record_decision
 from workbench.review.meetings import add_case, close_meeting, create_meeting
 from workbench.runs import FitRequest, approve_run, fit_run
 from workbench.setup import demo_password
-from workbench.store.tables import AuditEvent, Note, Observation, Patient, VaultEntry
+from workbench.store.tables import AuditEvent, Note, Observation, Patient, UserSession, VaultEntry
 from workbench.testing import comparison_from_draws
 
 ROLES = [r for r in Role if r is not Role.SYSTEM]
@@ -181,7 +181,7 @@ def test_when_signing_in_then_wrong_passwords_fail_sessions_expire_and_sign_out_
     assert actor_for_token(seeded_wb, signed.token) is None
     signed = sign_in(seeded_wb, "chair", demo_password("chair"))
     with seeded_wb.sessions.begin() as s:
-        s.execute(text("UPDATE user_sessions SET expires_at = :t"), {"t": dt.datetime(2000, 1, 1)})
+        s.execute(update(UserSession).values(expires_at=dt.datetime(2000, 1, 1, tzinfo=dt.UTC)))
     assert actor_for_token(seeded_wb, signed.token) is None
     with seeded_wb.read() as s:
         actions = [e.action for e in s.scalars(select(AuditEvent).where(AuditEvent.action.startswith("auth.")))]
