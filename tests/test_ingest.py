@@ -325,6 +325,22 @@ def test_when_the_cli_is_given_a_path_that_is_no_extract_then_it_exits_2_naming_
     assert "Zelda" not in result.output
 
 
+def test_when_a_folder_holds_csv_tables_and_bundles_then_the_import_is_refused_not_half_read(
+    sqlite_wb, small_extract, tmp_path
+):
+    from workbench.ingest.job import ImportInputError
+
+    folder = tmp_path / "Zelda_Smith_extract"
+    shutil.copytree(small_extract / "csv", folder)
+    bundle = next((small_extract / "fhir").glob("*.json"))
+    shutil.copy(bundle, folder / bundle.name)
+    with pytest.raises(ImportInputError, match="path 1 of 1 holds both") as caught:
+        import_paths(sqlite_wb, SYSTEM_ACTOR, [folder])
+    assert "Zelda" not in str(caught.value)
+    with sqlite_wb.read() as s:
+        assert s.scalar(select(func.count()).select_from(Patient)) == 0
+
+
 def _zip(members: dict[str, bytes]) -> bytes:
     import io
     import zipfile

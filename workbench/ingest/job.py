@@ -122,6 +122,13 @@ def read_sources(
     kinds: set[str] = set()
     skipped: Counter[str] = Counter()
     for number, path in enumerate(map(Path, paths), start=1):
+        if is_csv_extract(path) and any(path.glob("*.json")):
+            # Reading it as CSV alone would skip the bundles without a word; reading both would
+            # merge a patient present in each by whichever came first.
+            raise ImportInputError(
+                f"path {number} of {len(paths)} holds both a CSV extract (patients.csv) and .json "
+                "files; give the CSV tables and the FHIR bundles as separate folders"
+            )
         if is_csv_extract(path):
             kinds.add("csv")
             files += sorted(path.glob("*.csv"))
