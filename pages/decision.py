@@ -5,7 +5,7 @@ import streamlit as st
 from ui.auth import require_actor
 from ui.caveats import show_caveats
 from ui.resources import workbench
-from workbench.export.service import KINDS, decision_file
+from workbench.export.service import KINDS, decision_file, decision_file_name
 from workbench.review.case import comparison_rows
 from workbench.review.decisions import DecisionError, DecisionInput, case_decisions, record_decision
 from workbench.review.meetings import get_meeting
@@ -33,11 +33,6 @@ EXPORTS = [
     ("fhir", "FHIR R4 bundle (JSON)"),
     ("patient", "Patient explanation (PDF)"),
 ]
-
-
-def export_file_name(kind: str, decision_id: int, version: int) -> str:
-    """The name the export service gives this file (known without building it)."""
-    return KINDS[kind][0].format(id=decision_id, version=version)
 
 
 def export_on_click(decision_id: int, kind: str) -> Callable[[], bytes]:
@@ -87,7 +82,7 @@ for record in history:
             col.download_button(
                 label,
                 export_on_click(record.id, kind),
-                file_name=export_file_name(kind, record.id, record.version),
+                file_name=decision_file_name(kind, record.id, record.version),
                 mime=KINDS[kind][1],
                 key=f"download_{kind}_{record.id}",
                 on_click="ignore",

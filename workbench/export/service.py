@@ -22,6 +22,11 @@ KINDS = {
 }
 
 
+def decision_file_name(kind: str, decision_id: int, version: int) -> str:
+    """The file name of one export, known without building it (a page offers it before the click)."""
+    return KINDS[kind][0].format(id=decision_id, version=version)
+
+
 class ExportError(ValueError):
     """The decision or meeting to export does not exist, or the kind is unknown."""
 
@@ -53,9 +58,8 @@ def decision_file(ctx: Context, decision_id: int, kind: str) -> tuple[str, bytes
     if kind not in KINDS:
         raise ExportError(f"unknown export kind {kind!r}; expected one of {sorted(KINDS)}")
     data = _build(kind, record, ctx.actor.username)
-    name_template, mime = KINDS[kind]
     ctx.audit("export.decision", "decision", decision_id, kind=kind, version=record.version)
-    return name_template.format(id=record.id, version=record.version), data, mime
+    return decision_file_name(kind, record.id, record.version), data, KINDS[kind][1]
 
 
 @service("export.decision")
