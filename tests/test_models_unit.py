@@ -321,23 +321,24 @@ def test_when_prognostic_prior_is_total_then_prior_prognosis_sd_does_not_grow_wi
 
 def test_when_only_ess_fails_then_the_run_is_sampled_again_with_enough_draws():
     """Low ESS alone is Monte Carlo error (more draws fix it); a convergence failure is never extended."""
-    from workbench.models.diagnostics import Diagnostics
+    from workbench.models.diagnostics import DEFAULT_THRESHOLDS, Diagnostics
 
     m = HierarchicalEffectModel()  # defaults: 4 chains x 1000 draws, cap 4
 
-    def diag(ess_tail: float, reasons: list[str], rhat: float = 1.005) -> Diagnostics:
+    def diag(ess_tail: float, failed: list[str], rhat: float = 1.005) -> Diagnostics:
         return Diagnostics(rhat_max=rhat, ess_bulk_min=900.0, ess_tail_min=ess_tail, divergences=0,
-                           n_draws=1000, n_chains=4, ppc={}, passed=not reasons, reasons=reasons)
+                           n_draws=1000, n_chains=4, ppc={}, passed=not failed, reasons=[f"{g}: ..." for g in failed],
+                           thresholds=dict(DEFAULT_THRESHOLDS), failed=failed)
 
-    ess_only = ["tail ESS 258 below 400: interval ends are unstable"]
+    ess_only = ["ess_tail"]
     assert m._ess_extension(diag(258.0, ess_only)) == 2  # ceil(1.25 * 400 / 258)
     assert m._ess_extension(diag(900.0, [])) == 1  # passed
-    assert m._ess_extension(diag(258.0, [*ess_only, "R-hat 1.030 above 1.01: chains disagree"], 1.03)) == 1
-    assert m._ess_extension(diag(258.0, [*ess_only, "3 divergent transitions: ..."])) == 1
-    assert m._ess_extension(diag(40.0, ["tail ESS 40 below 400: ..."])) == 1  # would need 13x: beyond the cap
+    assert m._ess_extension(diag(258.0, [*ess_only, "rhat"], 1.03)) == 1
+    assert m._ess_extension(diag(258.0, [*ess_only, "divergences"])) == 1
+    assert m._ess_extension(diag(40.0, ["ess_tail"])) == 1  # would need 13x: beyond the cap
     off = HierarchicalEffectModel(sampler_config={"ess_extend_max_factor": 1})
     assert off._ess_extension(diag(258.0, ess_only)) == 1
     small = HierarchicalEffectModel(sampler_config={"draws": 100})
-    d = diag(150.0, ["tail ESS 150 below 400: ..."])
+    d = diag(150.0, ["ess_tail"])
     d.n_draws = 100  # 4 x 100 draws < 2 x 400: a quick look, left as the user asked
     assert small._ess_extension(d) == 1

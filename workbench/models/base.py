@@ -22,7 +22,7 @@ import pymc as pm
 import xarray as xr
 
 from workbench.models.data import Design, EffectData
-from workbench.models.diagnostics import DEFAULT_THRESHOLDS, Diagnostics, evaluate, ppc_binary, ppc_continuous
+from workbench.models.diagnostics import Diagnostics, evaluate, ppc_binary, ppc_continuous
 from workbench.models.persistence import read_tree, write_tree
 from workbench.models.posterior import DEFAULT_OVERLAP_THRESHOLD, EffectPosterior
 from workbench.models.propensity import PropensityModel
@@ -245,11 +245,9 @@ class TreatmentEffectModel(ABC):
         not extended.
         """
         cap = int(self.sampler_config.get("ess_extend_max_factor", 0))
-        th = DEFAULT_THRESHOLDS | self.sampler_config.get("thresholds", {})
-        need = max(th["ess_bulk_min"], th["ess_tail_min"])
+        need = max(d.thresholds["ess_bulk_min"], d.thresholds["ess_tail_min"])
         ess = min(d.ess_bulk_min, d.ess_tail_min)
-        only_ess = bool(d.reasons) and all("ESS" in r for r in d.reasons)
-        if cap <= 1 or d.passed or d.approximate or not only_ess or not ess > 0:
+        if cap <= 1 or not d.failed_only_on_ess() or not ess > 0:
             return 1
         if d.n_chains * d.n_draws < 2 * need:
             return 1

@@ -41,6 +41,13 @@ class Diagnostics:
     passed: bool = False
     reasons: list[str] = field(default_factory=list)
     thresholds: dict[str, float] = field(default_factory=dict)
+    #: The gates behind ``reasons``: ``approximate``, ``chains``, ``rhat``, ``ess_bulk``, ``ess_tail``,
+    #: ``divergences``, ``ppc`` (what a caller acts on; the reasons are for people).
+    failed: list[str] = field(default_factory=list)
+
+    def failed_only_on_ess(self) -> bool:
+        """The gate failed on effective sample size alone: Monte Carlo error, which more draws shrink."""
+        return bool(self.failed) and set(self.failed) <= {"ess_bulk", "ess_tail"}
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able form (NaN becomes None)."""
@@ -135,34 +142,44 @@ def evaluate(
     else:
         rhat, ess_b, ess_t = convergence(posterior)
     reasons: list[str] = []
+    failed: list[str] = []
+
+    def fail(gate: str, reason: str) -> None:
+        failed.append(gate)
+        reasons.append(reason)
+
     if approximate:
-        reasons.append("approximate preview fit (variational): not an exact posterior")
+        fail("approximate", "approximate preview fit (variational): not an exact posterior")
     else:
         if n_chains < 2:
-            reasons.append("only one chain: R-hat cannot check that chains agree")
+            fail("chains", "only one chain: R-hat cannot check that chains agree")
         elif not rhat <= th["rhat_max"]:
-            reasons.append(f"R-hat {rhat:.3f} above {th['rhat_max']}: chains disagree")
+            fail("rhat", f"R-hat {rhat:.3f} above {th['rhat_max']}: chains disagree")
         if not ess_b >= th["ess_bulk_min"]:
-            reasons.append(
+            fail(
+                "ess_bulk",
                 f"bulk ESS {ess_b:.0f} below {th['ess_bulk_min']:.0f}: too few effective draws for stable averages"
             )
         if not ess_t >= th["ess_tail_min"]:
-            reasons.append(f"tail ESS {ess_t:.0f} below {th['ess_tail_min']:.0f}: interval ends are unstable")
+            fail("ess_tail", f"tail ESS {ess_t:.0f} below {th['ess_tail_min']:.0f}: interval ends are unstable")
         if divergences > th["divergences_max"]:
-            reasons.append(
+            fail(
+                "divergences",
                 f"{divergences} divergent transitions: the sampler could not explore part of "
                 "the posterior, so it may be biased"
             )
     if "coverage_90" in ppc:
         c = ppc["coverage_90"]
         if not th["ppc_coverage_min"] <= c <= th["ppc_coverage_max"]:
-            reasons.append(
+            fail(
+                "ppc",
                 f"posterior predictive check: 90% intervals hold {c:.0%} of observed outcomes "
                 f"(expected {th['ppc_coverage_min']:.0%}-{th['ppc_coverage_max']:.0%}): the "
                 "model misdescribes the outcome spread"
             )
     if "calibration_error" in ppc and ppc["calibration_error"] > th["ppc_calibration_max"]:
-        reasons.append(
+        fail(
+            "ppc",
             f"posterior predictive check: predicted risks off by {ppc['calibration_error']:.3f} "
             f"on average (limit {th['ppc_calibration_max']}): poorly calibrated"
         )
@@ -178,4 +195,5 @@ def evaluate(
         passed=not reasons,
         reasons=reasons,
         thresholds=dict(th),
+        failed=failed,
     )
