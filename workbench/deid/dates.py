@@ -18,7 +18,10 @@ years *in date context* ("in 2019", "since 2015", "2015-2018", "the 1990s", "in 
 are therefore found as dates (as i2b2/n2c2 annotation marks them) and shifted: a weekday
 by the same offset (mod 7), a year to the year of its 1 July plus the offset. A number
 with a unit or a count ("2000 mg", "of 1500 patients", "from 1500 to 2000") is not a
-year. Month names on their own ("in March") are left alone (see
+year. A year that names a statute or a public event ("the Civil Rights Act of 1964",
+"Mental Health Act 1983", "the 2016 election") or follows a date label ("DOB: 1951") is a
+year in date context too, shifted like the others. Month names on their own ("in March")
+are left alone (see
 ``docs/deidentification.md``).
 """
 
@@ -127,7 +130,8 @@ DATE_PATTERNS: list[tuple[str, str, float]] = [
     ),
     (
         "month_year",
-        r"(?<!\w)(?P<mon>" + _MON + r")\.?,?\s+(?:of\s+)?(?P<y>(?:1[89]|20)\d{2})(?!\w)",
+        # "March 2024", "Mar. 2024", "May of 2015", "Mar-2024", "March '98"
+        r"(?<!\w)(?P<mon>" + _MON + r")\.?(?:,?\s+(?:of\s+)?|-)(?P<y>(?:1[89]|20)\d{2}|'\d{2})(?!\w)",
         0.8,
     ),
     (
@@ -138,7 +142,7 @@ DATE_PATTERNS: list[tuple[str, str, float]] = [
     (
         "day_month",
         r"(?<!\w)" + _WD_PREFIX + r"(?P<d>[0-3]?\d)(?P<ord>" + _ORD + r")?(?:\s+of)?\s+(?P<mon>" + _MON + r")"
-        r"(?![\w.]|\.\w)",
+        r"(?!\w|\.\w)",  # a full stop ends the sentence ("seen 3rd March."); "Mar.2" does not
         0.7,
     ),
     (
@@ -188,7 +192,7 @@ _TIME_NOUNS = r"class|spring|summer|autumn|fall|winter|year|end|start|beginning|
 _YEAR_CONTEXT = regex.compile(
     r"(?i)(?:"
     r"(?<!\w)(?:in|since|from|during|until|till|til|by|circa|ca\.|c\.|before|after|years?|between|"
-    r"throughout|born|died|diagnosed|dx|spring|summer|autumn|fall|winter|christmas|easter|"
+    r"throughout|born|died|diagnosed|dx|spring|summer|autumn|fall|winter|christmas|xmas|easter|"
     rf"(?:{_TIME_NOUNS})\s+of)\s+"
     # "the" only with a modifier ("in the early 2000s", "during the summer of 2016"): "after
     # the 2000 dose" is a 24-hour time
@@ -200,6 +204,16 @@ _YEAR_CONTEXT = regex.compile(
     # after "a" is a count used as an adjective: "a 2000 patient cohort", see below)
     r"|(?<!\w)(?P<art>an?)\s+"
     r")$"
+)
+# Contexts that leave a number no reading but a year, so only a unit after it ("Act of
+# 2000 mg") makes it an amount, not a word that looks like a plural noun ("the Civil Rights
+# Act of 1964 protects ..."): a statute or treaty named by its year, capitalised as a title
+# ("Mental Health Act 1983", "the Treaty of 1948"; "law of 2000" is not one), and a label
+# that names a date ("DOB: 1951", "Date of diagnosis: 2019", "Year = 2015").
+_NAMED_YEAR_CONTEXT = regex.compile(
+    r"(?:(?<!\w)(?:Acts?|Regulations)\s+(?:of\s+)?"
+    r"|(?<!\w)(?:Amendments?|Law|Treaty|Accord|Convention|Declaration|Charter|Statute|Directive)\s+of\s+"
+    r"|(?i:(?<!\w)(?:dob|d\.o\.b\.?|date(?:\s+of(?:\s+\w+){1,2})?|year(?:\s+of(?:\s+\w+){1,2})?)\s*[:=]\s*))$"
 )
 # "increased by 2000", "rose by 1500": after a verb of change, "by" takes an amount.
 _BY_AMOUNT = regex.compile(
@@ -220,8 +234,12 @@ _NEXT_TOKEN = regex.compile(r"[ \t]*(?:([%‰°]\w?|[^\W\d_][\w/°µ.]*))")
 _CHAIN_NUMBERS = regex.compile(r"(?:\s*(?:,|&|and|or|to|through|thru|[-–/])\s*(\d+(?:[.,]\d+)*))+")
 
 
-def _amount_follows(text: str, end: int) -> bool:
-    """True when what follows makes the number an amount: a unit, a plural noun, a non-year."""
+def _amount_follows(text: str, end: int, *, units_only: bool = False) -> bool:
+    """True when what follows makes the number an amount: a unit, a plural noun, a non-year.
+
+    ``units_only``: after a context that names a year (``_NAMED_YEAR_CONTEXT``) only a unit
+    or a range of non-years counts, not a plural-looking word.
+    """
     chain = _CHAIN_NUMBERS.match(text, end)
     if chain:
         for number in chain.captures(1):
@@ -235,6 +253,8 @@ def _amount_follows(text: str, end: int) -> bool:
     low = word.lower().rstrip(".")
     if low in _UNITS or "/" in word:  # "mg", "U/L", "mL/min"
         return True
+    if units_only:
+        return False
     # "of 1998 respondents", "2000 patients": a lower-case plural noun counts things.
     return word.islower() and len(word) > 3 and word.endswith("s") and low not in _STOP_WORDS
 
@@ -252,8 +272,21 @@ def _looks_like_clock(digits: str) -> bool:
     return int(digits[:2]) <= 23 and int(digits[2:]) <= 59
 
 
-def _year_context_ok(text: str, start: int, accepted_ends: set[int]) -> bool:
+# "the 2016 election", "the 2008 financial crisis", "the 2012 London Olympics": "the",
+# the year and (after at most two words) a noun for a public event that is named by its
+# year. A dose or a feed ("the 2000 dose", a 24-hour time) is not such a noun.
+_EVENT_NOUNS = (
+    r"elections?|census|olympics|games|world\s+cup|pandemic|epidemic|outbreak|earthquake|floods?|hurricane|"
+    r"tsunami|war|revolution|recession|crisis|referendum"
+)
+_THE_BEFORE = regex.compile(r"(?i)(?<!\w)the\s+$")
+_EVENT_AFTER = regex.compile(rf"(?i)(?:\s+[^\W\d_][\w'-]*){{0,2}}?\s+(?:{_EVENT_NOUNS})(?!\w)")
+
+
+def _year_context_ok(text: str, start: int, accepted_ends: set[int], end: int | None = None) -> bool:
     lo = max(0, start - 48)
+    if end is not None and _THE_BEFORE.search(text, max(0, start - 8), start) and _EVENT_AFTER.match(text, end):
+        return True
     m = _YEAR_CONTEXT.search(text, lo, start)
     if m:
         if m.group("art") and text[start + 2 : start + 4] == "00":
@@ -320,7 +353,11 @@ def _partial_candidates(text: str) -> list[tuple[int, int, str]]:
                     accepted_ends.add(end)
                     out.append((start, end, "year_range"))
                 continue
-            if _year_context_ok(text, start, accepted_ends) and not _amount_follows(text, end):
+            named = _NAMED_YEAR_CONTEXT.search(text, max(0, start - 48), start) is not None
+            if named and not _amount_follows(text, end, units_only=True):
+                accepted_ends.add(end)
+                out.append((start, end, "year"))
+            elif _year_context_ok(text, start, accepted_ends, end) and not _amount_follows(text, end):
                 if (
                     clock
                     and _looks_like_clock(m.group("y"))
