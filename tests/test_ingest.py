@@ -341,6 +341,30 @@ def test_when_a_folder_holds_csv_tables_and_bundles_then_the_import_is_refused_n
         assert s.scalar(select(func.count()).select_from(Patient)) == 0
 
 
+def test_when_one_patient_comes_from_two_sources_in_one_import_then_it_is_refused_naming_both(
+    sqlite_wb, small_extract, tmp_path
+):
+    # The demo's CSV extract and FHIR bundles hold the same patients (same MRNs). Before, one import
+    # of both kept each patient's CSV record and dropped the FHIR one without a word.
+    bundles = tmp_path / "bundles"
+    bundles.mkdir()
+    bundle = sorted((small_extract / "fhir").glob("*.json"))[3]
+    shutil.copy(bundle, bundles / "Zelda_Smith.json")
+    with pytest.raises(ContractError) as caught:
+        import_paths(sqlite_wb, SYSTEM_ACTOR, [small_extract / "csv", bundles])
+    [violation] = caught.value.violations
+    assert violation.file.startswith("path 2 of 2, FHIR file 1 of 1 entry")
+    assert "same patient" in violation.problem and "path 1 of 2, patients.csv row" in violation.problem
+    mrn = json.loads(bundle.read_text())["entry"][0]["resource"]["identifier"]
+    assert not any(i["value"] in str(caught.value) for i in mrn)
+    assert "Zelda" not in str(caught.value)
+    _tables_unchanged(sqlite_wb)
+    # one after the other, the later import is a new snapshot of the patient: nothing is lost silently
+    import_paths(sqlite_wb, SYSTEM_ACTOR, [small_extract / "csv"])
+    assert import_paths(sqlite_wb, SYSTEM_ACTOR, [bundles]).status == "imported"
+    assert _count(sqlite_wb, Patient) == SMALL_COHORT
+
+
 def _zip(members: dict[str, bytes]) -> bytes:
     import io
     import zipfile

@@ -18,6 +18,7 @@ from typing import Any
 
 from sqlalchemy import delete, select
 
+from workbench.contracts import ContractError, ContractViolation
 from workbench.deid import KnownIdentifiers, get_deidentifier
 from workbench.deid.generalise import age_band, age_in_years, generalise_zip, safe_age
 from workbench.deid.pseudonym import date_shift_days, pseudonymise
@@ -121,6 +122,7 @@ def read_sources(
     files: list[Path] = []
     kinds: set[str] = set()
     skipped: Counter[str] = Counter()
+    where: dict[int, str] = {}  # patient object -> "path i of n, <locator>" (no identifying value)
     for number, path in enumerate(map(Path, paths), start=1):
         if is_csv_extract(path) and any(path.glob("*.json")):
             # Reading it as CSV alone would skip the bundles without a word; reading both would
@@ -156,7 +158,36 @@ def read_sources(
                 f"path {number} of {len(paths)} is not a CSV extract folder (with patients.csv), a FHIR "
                 "Bundle .json file, or a folder of bundles"
             )
+        where.update({id(p): f"path {number} of {len(paths)}, {p.locator}" for p in patients if id(p) not in where})
+    _refuse_repeated_patients(patients, where)
     return patients, _content_hash(files), "+".join(sorted(kinds)), len(files), skipped
+
+
+def _refuse_repeated_patients(patients: Sequence[SourcePatient], where: dict[int, str]) -> None:
+    """One import holds one record per patient.
+
+    The same patient (same MRN, else the same source id) twice in one import, from a CSV extract
+    and a FHIR bundle or from two bundles, has two versions of their facts and nothing says which
+    is right: keeping the first would drop the other silently, and joining them would count the
+    same encounter twice.  Each record is a snapshot; importing them one after the other makes the
+    later one replace the earlier, as any re-import does.
+    """
+    first: dict[str, SourcePatient] = {}
+    violations: list[ContractViolation] = []
+    for patient in patients:
+        seen = first.setdefault(patient.key, patient)
+        if seen is not patient:
+            violations.append(
+                ContractViolation(
+                    where[id(patient)],
+                    None,
+                    "patient",
+                    f"is the same patient (same MRN or id) as {where[id(seen)]}; one import holds one "
+                    "record per patient: import the two sources separately (the later replaces the earlier)",
+                )
+            )
+    if violations:
+        raise ContractError(violations)
 
 
 def _known(patient: SourcePatient) -> KnownIdentifiers:
@@ -211,9 +242,7 @@ def _deid_patient(
             for e in source.encounters
         ],
         "conditions": [{**c, "onset_date": _shift(c["onset_date"], days)} for c in source.conditions],
-        "observations": [
-            {**o, "effective_date": _shift(o["effective_date"], days)} for o in source.observations
-        ],
+        "observations": [{**o, "effective_date": _shift(o["effective_date"], days)} for o in source.observations],
         "treatments": [
             {k: v for k, v in t.items() if k != "source_id"} | {"start_date": _shift(t["start_date"], days)}
             for t in source.treatments
@@ -248,12 +277,9 @@ def prepare_import(
         report.import_id = previous
         return PreparedImport(patients=[], report=report)
     removed: Counter[str] = Counter()
-    merged: dict[str, SourcePatient] = {}
-    for source in sources:
-        merged.setdefault(source.key, source)
     prepared: list[PreparedPatient] = []
     note_jobs: list[tuple[int, str, KnownIdentifiers, int]] = []
-    for source in merged.values():
+    for source in sources:
         pseudonym, days, patient, facts = _deid_patient(secret, source)
         removed.update(k for k in source.identity)
         identity = dict(source.identity)
@@ -358,9 +384,7 @@ def commit_import(ctx: Context, prepared: PreparedImport) -> ImportReport:
     current = {
         p.pseudonym: p
         for chunk in range(0, len(pseudonyms), 500)
-        for p in session.scalars(
-            select(Patient).where(Patient.pseudonym.in_(pseudonyms[chunk : chunk + 500]))
-        )
+        for p in session.scalars(select(Patient).where(Patient.pseudonym.in_(pseudonyms[chunk : chunk + 500])))
     }
     replaced = 0
     for item in prepared.patients:
@@ -416,16 +440,12 @@ def commit_import(ctx: Context, prepared: PreparedImport) -> ImportReport:
     return report
 
 
-def _record_consents(
-    ctx: Context, patient: Patient, consents: dict[str, bool] | None, *, is_new: bool
-) -> None:
+def _record_consents(ctx: Context, patient: Patient, consents: dict[str, bool] | None, *, is_new: bool) -> None:
     if consents is None and not is_new:
         return
     wanted = DEFAULT_CONSENT | (consents or {})
     current = (
-        {c.purpose: c.granted for c in sorted(patient.consents, key=lambda c: c.recorded_at)}
-        if not is_new
-        else {}
+        {c.purpose: c.granted for c in sorted(patient.consents, key=lambda c: c.recorded_at)} if not is_new else {}
     )
     for purpose in PURPOSES:
         if current.get(purpose) != wanted[purpose]:
