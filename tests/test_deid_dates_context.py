@@ -23,6 +23,8 @@ def found(text: str) -> list[str]:
     [
         ("Title VII of the Civil Rights Act of 1964 protects employees.", ["1964"]),
         ("Detained under section 3 of the Mental Health Act 1983.", ["1983"]),
+        # "in" after a number is the preposition, not inches
+        ("Detained under the Mental Health Act 1983 in 2019.", ["1983", "2019"]),
         ("Capacity assessed under the Mental Capacity Act 2005.", ["2005"]),
         ("Rights under the Treaty of 1948 and the Amendments of 1992.", ["1948", "1992"]),
         ("She campaigned in the 2016 election.", ["2016"]),
@@ -87,6 +89,9 @@ def test_when_shifted_then_new_kinds_move_with_the_patient(days):
         ("Dec-2023", 20, "Jan-2024"),  # 15 December + 20 days: 4 January
         ("March '98", -90, "December '97"),
         ("3rd March", 1, "4th March"),
+        ("July 2017", 400, "August 2018"),  # a four-letter full name stays a full name
+        ("June 2017", 30, "July 2017"),
+        ("Sept 2017", 30, "Oct 2017"),
     ],
 )
 def test_when_new_styles_shifted_then_style_kept(written, days, expected):

@@ -87,6 +87,16 @@ def test_when_date_of_birth_has_context_then_not_shifted(deid):
         assert "[DATE]" in out and not find_dates(out), text
 
 
+def test_when_a_year_names_a_statute_or_public_event_then_replaced_not_shifted(deid):
+    # Shifting "Mental Health Act 1983" would state a falsehood, and the real year is public, so
+    # the shifted one would show the patient's offset. The patient's own years still shift.
+    text = "Detained under the Mental Health Act 1983 in 2019; moved after the 2016 election, in July 2017."
+    out = deid.deidentify(text, date_shift_days=400).text
+    assert out == (
+        "Detained under the Mental Health Act [DATE] in 2020; moved after the [DATE] election, in August 2018."
+    )
+
+
 def test_when_known_birth_date_appears_without_context_then_replaced(deid):
     known = KnownIdentifiers(birth_dates=(date(1951, 3, 7),))
     out = deid.deidentify("Letter re patient 7 March 1951, seen 3/7/2024", known=known, date_shift_days=40).text

@@ -210,9 +210,13 @@ _YEAR_CONTEXT = regex.compile(
 # Act of 1964 protects ..."): a statute or treaty named by its year, capitalised as a title
 # ("Mental Health Act 1983", "the Treaty of 1948"; "law of 2000" is not one), and a label
 # that names a date ("DOB: 1951", "Date of diagnosis: 2019", "Year = 2015").
-_NAMED_YEAR_CONTEXT = regex.compile(
-    r"(?:(?<!\w)(?:Acts?|Regulations)\s+(?:of\s+)?"
+_STATUTE = (
+    r"(?<!\w)(?:Acts?|Regulations)\s+(?:of\s+)?"
     r"|(?<!\w)(?:Amendments?|Law|Treaty|Accord|Convention|Declaration|Charter|Statute|Directive)\s+of\s+"
+)
+_STATUTE_BEFORE = regex.compile(rf"(?:{_STATUTE})$")
+_NAMED_YEAR_CONTEXT = regex.compile(
+    rf"(?:{_STATUTE}"
     r"|(?i:(?<!\w)(?:dob|d\.o\.b\.?|date(?:\s+of(?:\s+\w+){1,2})?|year(?:\s+of(?:\s+\w+){1,2})?)\s*[:=]\s*))$"
 )
 # "increased by 2000", "rose by 1500": after a verb of change, "by" takes an amount.
@@ -225,7 +229,7 @@ _YEAR_CHAIN = regex.compile(rf"(?i)(?:{_Y4}|[{_APOS}]\d{{2}})\s*(?:,|&|and|or|to
 # Units and count words: a number followed by one is an amount, not a year.
 _UNITS = frozenset(
     """% ‰ mg mcg µg ug ng g gm gms gram grams kg kgs lb lbs oz ml mls l dl cl cc mmol mol umol µmol nmol meq
-    iu units unit u kcal cal cals calorie calories kj j cm mm m km mi mile miles ft feet foot in inch inches yd
+    iu units unit u kcal cal cals calorie calories kj j cm mm m km mi mile miles ft feet foot inch inches yd
     h hr hrs hour hours min mins minute minutes s sec secs second seconds d day days wk wks week weeks mo mos month
     months y yr yrs year years x times steps bpm rpm mmhg ppm ppb rem rad gy msv °c °f c f degrees dollars euros
     pounds usd eur gbp cfu copies cells""".split()
@@ -281,6 +285,21 @@ _EVENT_NOUNS = (
 )
 _THE_BEFORE = regex.compile(r"(?i)(?<!\w)the\s+$")
 _EVENT_AFTER = regex.compile(rf"(?i)(?:\s+[^\W\d_][\w'-]*){{0,2}}?\s+(?:{_EVENT_NOUNS})(?!\w)")
+
+
+def names_public_year(text: str, start: int, end: int) -> bool:
+    """Whether ``text[start:end]`` is a year naming a statute or a public event, not the patient's.
+
+    Such a year is still removed (annotation standards count it, and it dates the note) but is
+    replaced, not shifted: "Mental Health Act 1983" shifted to 1982 would tell a reader something
+    false, and anyone who knows the real year would learn the direction and size of the patient's
+    offset from it.
+    """
+    if not regex.fullmatch(_Y4, text[start:end]):
+        return False
+    if _STATUTE_BEFORE.search(text, max(0, start - 24), start):
+        return True
+    return bool(_THE_BEFORE.search(text, max(0, start - 8), start) and _EVENT_AFTER.match(text, end))
 
 
 def _year_context_ok(text: str, start: int, accepted_ends: set[int], end: int | None = None) -> bool:
@@ -482,10 +501,15 @@ def _ordinal(day: int) -> str:
     return {1: "st", 2: "nd", 3: "rd"}.get(day % 10, "th")
 
 
+_FULL_MONTHS = frozenset(full.lower() for full, _ in _MONTHS)
+
+
 def _month_name(template: str, month: int) -> str:
     full, short = _MONTHS[month - 1]
     stem = template.rstrip(".")
-    if stem.lower() == "sept" or len(stem) == 3 or (len(stem) == 4 and stem.lower() != "june"):
+    if stem.lower() in _FULL_MONTHS:  # "June", "July" are full names of four letters
+        word = full
+    elif stem.lower() == "sept" or len(stem) in (3, 4):
         word = short if stem.lower() != "sept" else ("Sept" if month == 9 else short)
     else:
         word = full

@@ -12,7 +12,8 @@ Pipeline for one note:
    that no identifier is left half-redacted;
 4. Presidio ``AnonymizerEngine``: typed placeholders (``[NAME]``), except dates, which a
    custom operator shifts by the patient's offset so timelines survive. Dates of birth are
-   replaced, not shifted: a shifted DOB is still a DOB.
+   replaced, not shifted: a shifted DOB is still a DOB. So are years that name a statute or a
+   public event ("Mental Health Act 1983"): shifting them would state a falsehood and show the offset.
 """
 
 from __future__ import annotations
@@ -55,7 +56,7 @@ from presidio_anonymizer.entities import RecognizerResult as AnonymizerResult
 from spacy.lang.en.stop_words import STOP_WORDS
 
 from workbench.deid.addresses import InternationalAddressRecognizer
-from workbench.deid.dates import PARTIAL_DATE_KINDS, find_dates, shift_date_text
+from workbench.deid.dates import PARTIAL_DATE_KINDS, find_dates, names_public_year, shift_date_text
 from workbench.deid.names import GivenNameRecognizer, name_gazetteer
 from workbench.deid.recognizers import (
     _GENERIC_FACILITY_WORDS,
@@ -575,9 +576,7 @@ class _NerOnlySpacyEngine(SpacyNlpEngine):
             scores=scores,
         )
 
-    def artifacts_for(
-        self, pairs: Iterable[tuple[str, Any]], *, batch_size: int
-    ) -> Iterator[tuple[NlpArtifacts, Any]]:
+    def artifacts_for(self, pairs: Iterable[tuple[str, Any]], *, batch_size: int) -> Iterator[tuple[NlpArtifacts, Any]]:
         """Yield (artifacts, context) for (text, context) pairs in order, via ``nlp.pipe``."""
         nlp = self.nlp[_LANG]  # type: ignore[index]
         for doc, context in nlp.pipe(pairs, as_tuples=True, batch_size=batch_size):
@@ -1253,7 +1252,11 @@ class TextDeidentifier:
         results = []
         for f in findings:
             kind = f.type
-            if kind == "DATE" and (date_shift_days is None or self._is_birth_date(text, f, known)):
+            if kind == "DATE" and (
+                date_shift_days is None
+                or self._is_birth_date(text, f, known)
+                or names_public_year(text, f.start, f.end)
+            ):
                 kind = "DATE_REDACTED"
             results.append(AnonymizerResult(kind, f.start, f.end, f.score))
         operators = {t: OperatorConfig("replace", {"new_value": self.config.placeholder(t)}) for t in CANONICAL_TYPES}
