@@ -183,3 +183,33 @@ def test_when_bcf_fits_the_demo_cohort_then_a_reloaded_run_predicts_new_patients
     pd_new = data.X.iloc[:3].copy()
     pd_new.index = ["n1", "n2", "n3"]
     assert again.predict_effects(pd_new).draws.shape[1:] == (3, 4)
+
+
+def test_when_the_propensity_penalty_is_cross_validated_then_noise_covariates_do_not_overfit_it():
+    from workbench.models.propensity import PropensityModel
+
+    rng = np.random.default_rng(11)
+
+    def table(n):
+        Z = rng.normal(size=(n, 41))  # one covariate drives the choice, 40 are noise
+        p = 1 / (1 + np.exp(-0.8 * Z[:, 0]))
+        return Z, (rng.uniform(size=n) < p).astype(np.int64), p
+
+    Z, t, _ = table(400)
+    Znew, tnew, pnew = table(4000)
+
+    def held_out_log_loss(model):
+        q = model.predict(Znew)[np.arange(len(tnew)), tnew]
+        return -np.mean(np.log(q))
+
+    fixed, cv = PropensityModel.fit(Z, t, 2), PropensityModel.fit(Z, t, 2, C="cv")
+    assert held_out_log_loss(cv) < held_out_log_loss(fixed)
+    assert np.abs(cv.predict(Znew)[:, 1] - pnew).mean() < np.abs(fixed.predict(Znew)[:, 1] - pnew).mean()
+    # plain coefficients: a saved run rebuilds it exactly
+    again = PropensityModel.from_dict(cv.to_dict())
+    np.testing.assert_array_equal(again.predict(Znew), cv.predict(Znew))
+    # an alternative received once cannot be cross-validated: the fixed penalty, still a valid model
+    t3 = t.copy()
+    t3[0] = 2
+    rare = PropensityModel.fit(Z, t3, 3, C="cv")
+    assert rare.predict(Z).shape == (400, 3)
