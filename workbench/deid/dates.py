@@ -477,9 +477,36 @@ def find_dates(text: str, *, day_first: bool = False) -> list[DateSpan]:
         if any(start < e and s < end for s, e in taken):
             continue
         taken.append((start, end))
-        out.append(DateSpan(start, end, kind, _value(kind, m, day_first)))
+        out.append(DateSpan(*_day_range(text, start, end, kind, m), kind, _value(kind, m, day_first)))
     out.sort(key=lambda s: s.start)
     return out
+
+
+# A range of days written once with its month: "3-5 March 2024", "3rd to 5th March" (the first
+# day before a day-month), "March 3-5, 2024", "March 3rd to 5th" (the last day, and a year after
+# it, after a month-day). The other end is the patient's date too, and left behind it would give
+# the shift away; the whole range is one span. It has no single date, so it is replaced, not
+# shifted (``shift_date_text`` reads only one date).
+_RANGE_JOIN = r"\s*(?:-|–|—|\s(?:to|and|until|till|through|thru)\s)\s*"
+_RANGE_FIRST_DAY = regex.compile(r"(?<![\w./:-])(?P<d1>[0-3]?\d)(?:" + _ORD + r")?" + _RANGE_JOIN + "$")
+_RANGE_LAST_DAY = regex.compile(
+    _RANGE_JOIN + r"(?P<d2>[0-3]?\d)(?:" + _ORD + r")?"
+    r"(?![\w:/]|\.\d|\s*(?i:mg|ml|units?|mmol|kg|%|days?|weeks?|hours?))"
+    r"(?:,?\s+(?:1[89]|20)\d{2}(?!\w))?"
+)
+
+
+def _day_range(text: str, start: int, end: int, kind: str, m: regex.Match[str]) -> tuple[int, int]:
+    """Widen a day-month or month-day match over the other end of a range of days."""
+    if kind in ("day_month", "day_month_year"):
+        first = _RANGE_FIRST_DAY.search(text, max(0, start - 12), start)
+        if first and 1 <= int(first.group("d1")) < int(m.group("d")):
+            return first.start(), end
+    elif kind == "month_day":
+        last = _RANGE_LAST_DAY.match(text, end)
+        if last and int(m.group("d")) < int(last.group("d2")) <= 31:
+            return start, last.end()
+    return start, end
 
 
 def date_score(kind: str) -> float:
