@@ -96,3 +96,30 @@ def test_when_shifted_then_new_kinds_move_with_the_patient(days):
 )
 def test_when_new_styles_shifted_then_style_kept(written, days, expected):
     assert shift_date_text(written, days) == expected
+
+
+@pytest.mark.parametrize(
+    ("written", "days", "expected"),
+    [
+        ("03MAR2024", 40, "12APR2024"),  # the compact form of clinical systems keeps its case and padding
+        ("3Mar24", 300, "28Dec24"),
+        ("2024/03/07", -10, "2024/02/26"),
+        ("2024.12.30", 5, "2025.01.04"),
+    ],
+)
+def test_when_compact_or_year_first_dates_are_shifted_then_found_and_style_kept(written, days, expected):
+    assert found(f"Bloods taken {written} in clinic.") == [written]
+    assert shift_date_text(written, days) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Firmware v2019.1.2 installed.",  # a version: one-digit month and day
+        "Code 2019.01.32 logged.",  # no 32nd day
+        "Sample 12DEC2023X received.",  # part of an identifier
+        "Batch 10-2024/03/07 used.",
+    ],
+)
+def test_when_digits_look_like_compact_dates_but_are_not_then_no_date(text):
+    assert found(text) == []

@@ -74,6 +74,7 @@ def _month_alternation() -> str:
 
 _MON = _month_alternation()
 _ORD = r"(?i:st|nd|rd|th)"
+_MON_SHORT = "|".join(x for _, short in _MONTHS for x in (short, short.upper()))
 
 _WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 _WEEKDAY_SHORT = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
@@ -109,6 +110,19 @@ DATE_PATTERNS: list[tuple[str, str, float]] = [
         r"(?:[T ](?:[01]\d|2[0-3]):[0-5]\d(?::[0-5]\d(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?"
         r"(?![\w-])",
         0.9,
+    ),
+    (
+        # "2024/03/07", "2024.03.07": year first with two-digit month and day ("2019.1.2" is a version)
+        "ymd_slash",
+        r"(?<![\w./-])(?P<y>(?:1[89]|20)\d{2})(?P<sep>[/.])(?P<m>0[1-9]|1[0-2])(?P=sep)(?P<d>[0-2]\d|3[01])"
+        r"(?![\w/-]|\.\d)",
+        0.8,
+    ),
+    (
+        # "03MAR2024", "3Mar24", "12DEC23": the compact form of clinical systems (a three-letter month)
+        "dmy_compact",
+        r"(?<![\w.-])(?P<d>[0-2]?\d|3[01])(?P<mon>" + _MON_SHORT + r")(?P<y>(?:1[89]|20)\d{2}|\d{2})(?!\w)",
+        0.8,
     ),
     (
         "numeric",
