@@ -44,10 +44,15 @@ PREFIX_STREET_WORDS = (
     r"rue|avenue|av\.|boulevard|bd\.?|chemin|allée|impasse|quai|route|cours|place|"
     r"via|viale|piazza|piazzale|piazzetta|corso|largo|vicolo|contrada|strada|"
     r"calle|c/|avenida|avda\.?|paseo|plaza|camino|carrera|carretera|travesía|ronda|glorieta|"
-    r"rua|rúa|travessa|praça|estrada|alameda|"
+    r"rua|rúa|travessa|praça|estrada|alameda|carrer|avinguda|passeig|plaça|"
     # Polish, Czech, Slovak, Romanian, Balkan
     r"ul\.|ulica|al\.|aleja|pl\.|plac|os\.|osiedle|ulice|nám\.|náměstí|třída|"
-    r"str\.|calea|bulevardul|bulevar|"
+    r"str\.|calea|bulevardul|bulevar|aleea|șoseaua|soseaua|splaiul|piața|piata|intrarea|"
+    # Russian, Ukrainian, Bulgarian (transliterated and Cyrillic)
+    r"ulitsa|ulica|prospekt|pereulok|shosse|naberezhnaya|bulvar|vulytsya|vul\.|"
+    r"улица|ул\.|проспект|просп\.|переулок|пер\.|шоссе|бульвар|набережная|площадь|вулиця|вул\.|"
+    # Indonesian, Malay
+    r"jl\.|jln\.?|jalan|lorong|"
     # Greek (transliterated and Greek script)
     r"odos|leoforos|plateia|οδός|λεωφόρος|πλατεία"
 )
@@ -62,6 +67,8 @@ SUFFIX_STREET_WORDS = (
     # Finnish, Estonian, Latvian, Lithuanian, Hungarian, South Slavic
     r"katu|kuja|polku|tori|väylä|raitti|tie|tee|maantee|puiestee|iela|gatvė|"
     r"utca|út|útja|tér|körút|köz|sor|cesta|ulica|u\.|krt\.|rkp\.|rakpart|fasor|sétány|"
+    # Czech/Slovak after an adjective ("Václavské náměstí 1"), Turkish
+    r"náměstí|nám\.|nábřeží|třída|námestie|nábrežie|caddesi|cad\.|cd\.|sokak|sokağı|sok\.|sk\.|bulvarı|"
     # Norwegian/Danish/French terraces, transliterated Greek "str"
     r"terrasse|terrassen|str"
 )
@@ -79,20 +86,32 @@ _PARTICLES = (
     r"de|du|des|la|le|les|del|della|delle|dei|degli|di|da|do|dos|das|van|von|der|den|het|"
     r"y|e|i|z|u|v|na|am|an|im|zum|zur|al|el|d'|l'|dello|sul|sur|upon|on|op|ter|te|ten|nad|pod"
 )
-_NOT_UNIT = r"(?!(?i:apt|apartment|suite|ste|unit|flat|box|floor|fl)\b)"
+# (a unit word only when a number follows: "Alexander Flat", "Mill Unit" may be names)
+_NOT_UNIT = r"(?!(?i:apt|apartment|suite|ste|unit|flat|box|floor|fl)\b\.?[ \t]*#?[ \t]*\d)"
 # Capitalised word (optionally abbreviated: "Avda.", "Str.") or an initial.
 _WORD = rf"(?:{_NOT_UNIT}\p{{Lu}}[\p{{L}}\p{{M}}'’-]*\.?|\p{{Lu}}\.)"
 _ANYWORD = rf"(?:{_WORD}|(?:{_PARTICLES})(?![\p{{L}}])|{_NOT_UNIT}\p{{Ll}}[\p{{L}}\p{{M}}'’-]*\.?)"
 # house number, optionally with staircase/flat ("88/2/14", "10-12")
 _HOUSE = r"\d{1,5}[A-Za-z]?(?:[-/]\d{1,4}[A-Za-z]?){0,2}\.?"
+# a house number with its marker after a street word: "Calle Mayor, nº 5", "Jl. Sudirman
+# No. 12", "Atatürk Cad. No:5", "Hauptstr. Nr. 3"
+_MARKED_HOUSE = rf"(?:(?:n[º°]|n\.[º°]|N[º°]|No[.:]|no\.|Nr\.?|nr\.|núm\.|Núm\.)[ \t]*)?{_HOUSE}"
+_HOUSE_MARK = regex.compile(r"(?<=[\p{L}.,][ \t]*)(?:N[º°o]|n[º°o]|n\.[º°]|Nr|nr|núm|Núm)[.:]?[ \t]*(?=\d)")
+# A number followed by a unit of time, dose or count is no house number ("2 weeks", "5 mg").
+_NOT_A_COUNT = (
+    r"(?![ \t]*(?i:days?|weeks?|wks?|months?|years?|yrs?|hours?|hrs?|minutes?|mins?|times|mg|mcg|ml|g|kg|"
+    r"units?|tablets?|tabs?|doses?|cycles?|puffs?|drops?|x|%|/)(?![\p{L}]))"
+)
 _LEAD = r"(?:\d{1,6}[A-Za-z]?[ \t]+){0,2}"  # "6750 " (building) "50 " (house) before the name
 
 _STREET_PATTERNS: list[tuple[str, str, float]] = [
     # "Rue de Virton 38", "36 rue de pologne", "ul. Biskupa Bogedaina 118", "C/ Señores Curas 88"
     (
         "prefix_street",
-        rf"(?<![\p{{L}}\d])(?P<id>{_LEAD}(?i:{PREFIX_STREET_WORDS})(?<=[\p{{L}}./])[ \t]*"
-        rf"(?:{_ANYWORD}[ \t]+){{0,4}}(?:{_WORD}|\p{{Ll}}[\p{{L}}\p{{M}}'’-]+)(?:,?[ \t]+{_HOUSE})?)"
+        # ("Av" without its dot only as written, before a capital: "AV block" is no street)
+        rf"(?<![\p{{L}}\d])(?P<id>{_LEAD}(?:(?i:{PREFIX_STREET_WORDS})|Av(?=[ \t]+\p{{Lu}}\p{{Ll}}{{2}}))"
+        r"(?<=[\p{L}./])[ \t]*"
+        rf"(?:{_ANYWORD}[ \t]+){{0,4}}(?:{_WORD}|\p{{Ll}}[\p{{L}}\p{{M}}'’-]+)(?:,?[ \t]+{_MARKED_HOUSE})?)"
         r"(?![\p{L}\d])",
         0.7,
     ),
@@ -102,7 +121,7 @@ _STREET_PATTERNS: list[tuple[str, str, float]] = [
         rf"(?<![\p{{L}}\d])(?P<id>{_LEAD}(?:{_WORD}[ \t]+){{0,3}}"
         # glued: the whole word, then one look back for the suffix (no per-letter backtracking)
         rf"(?:\p{{Lu}}[\p{{L}}\p{{M}}'’-]{{3,}}\.?(?<=\p{{L}}{{2}}(?i:{SUFFIX_STREET_WORDS}))|"
-        rf"(?i:{SUFFIX_STREET_WORDS})(?<=[\p{{L}}.]))[ \t]+{_HOUSE})(?![\p{{L}}\d])",
+        rf"(?i:{SUFFIX_STREET_WORDS})(?<=[\p{{L}}.])),?[ \t]+{_MARKED_HOUSE})(?![\p{{L}}\d])",
         0.7,
     ),
     # "Grafton Street 15": an English street word with the house number after it (Irish,
@@ -169,11 +188,30 @@ _STREET_PATTERNS: list[tuple[str, str, float]] = [
         "context_street",
         r"(?i:(?:lives?|living|lived|reside[sd]?|residing|located|situated|based|moved|stay(?:s|ing)?)"
         r"\s+(?:on|at|in|to)|address(?:\s+is)?\s*:?|deliver(?:ed|y)?\s+to|sent\s+to|ship(?:ped)?\s+to|"
-        r"drops?\s+you\s+off\s+at|meet\s+(?:me|you)\s+at|corner\s+of|is\s+(?:at|on))[ \t]+"
+        r"drops?\s+you\s+off\s+at|meet\s+(?:me|you)\s+at|corner\s+of|is\s+(?:at|on)|"
+        # "the address of Persint is", "update the billing address with", "change my address
+        # to": the noun (after a determiner, so not the verb "address the pain with"), then
+        # a verb or preposition introducing it later in the clause
+        r"(?:the|my|your|his|her|their|our|its|this|that|new|old|billing|home|postal|mailing|current|"
+        r"delivery|shipping|work|business|office|an?)\s+address(?:es)?\b[^\n.?!:;]{0,40}?\b(?:is|to|with|as|at)\s*:?|"
+        # "send a new one to", "have the statement sent to", "call a taxi to"
+        r"(?:send|sent|mail(?:ed)?|post(?:ed)?|forward(?:ed)?|ship(?:ped)?|deliver(?:ed)?)\b[^\n.?!:;]{0,30}?\bto|"
+        r"taxi\s+to|(?:drive|take)\s+(?:me|us|you|him|her|them)\s+to)[ \t]+"
         # "lives on the north side of ...", "at the far end of ..."
         r"(?i:the[ \t]+(?:north|south|east|west|other|far|near|upper|lower|top|bottom)[ \t]+"
         r"(?:side|end|part)[ \t]+of[ \t]+)?"
-        rf"(?P<id>{_LEAD}{_WORD}(?:[ \t]+{_ANYWORD}){{0,3}}[ \t]+{_HOUSE})(?![\p{{L}}\d])",
+        # (not an abbreviation in capitals, "sent to CT 2", nor a count: "Dermatology 2 weeks")
+        rf"(?P<id>{_LEAD}(?!\p{{Lu}}{{2,3}}[ \t]){_WORD}(?:[ \t]+{_ANYWORD}){{0,3}}[ \t]+{_HOUSE})(?![\p{{L}}\d])"
+        rf"{_NOT_A_COUNT}",
+        0.6,
+    ),
+    # After a residence context, the English order without a street word: "lives on 69 Av
+    # Sidi Lakhmi", "resides at 4 Rose Cottages". Two name words at least, checked by
+    # ``_residence_name_ok`` ("lives at 3 West" is a ward, "is on 3 March" a date).
+    (
+        "residence_street",
+        r"(?i:(?:lives?|living|lived|reside[sd]?|residing)\s+(?:on|at)|home\s+address(?:\s+is)?\s*:?)[ \t]+"
+        rf"(?P<id>\d{{1,5}}[A-Za-z]?[ \t]+(?P<name>(?:{_WORD}[ \t]+){{1,3}}{_WORD}))(?![\p{{L}}\d])",
         0.6,
     ),
     # "the corner of Maple Avenue and 5th Street", "intersection of ul. Cicha 86 and Oak
@@ -184,6 +222,8 @@ _STREET_PATTERNS: list[tuple[str, str, float]] = [
         # the first side starts like a street: a number, a capital or a street word
         rf"(?=\d|\p{{Lu}}|(?i:{PREFIX_STREET_WORDS})[ \t])"
         r"(?:[\p{L}\d][\p{L}\p{M}\d'’./-]*[ \t]+){1,6}?(?:and|&)[ \t]+"
+        # (the second side may open with a particle: "and van Ness Avenue", "and de la Paix")
+        rf"(?:(?:{_PARTICLES})[ \t]+(?=\p{{Lu}}))*"
         rf"(?:{_WORD}|\d{{1,5}}(?:st|nd|rd|th)?\.?)"
         rf"(?:[ \t]+(?:{_WORD}|(?:{_PARTICLES})(?![\p{{L}}])|\d{{1,5}}\.?)){{0,4}})"
         r"(?![\p{L}\d])",
@@ -197,6 +237,8 @@ _NO_NUMBER_NEEDED = frozenset({"intersection"})
 
 _UNIT_RX = (
     r"(?:(?:Apt|APT|Apartment|Suite|SUITE|Ste|Unit|UNIT|Flat|FLAT|Box|BOX|apt|suite)\.?[ \t]*#?[ \t]*\d{1,5}[A-Za-z]?"
+    # Iberian, Polish, Russian flat designators: "Apto. 101", "Dpto 4B", "m. 5", "kv. 12"
+    r"|(?:Apto|apto|Dpto|dpto|Depto|depto|Piso|piso|m|lok|kv|кв)\.?[ \t]*\d{1,4}[A-Za-z]?(?![\p{L}\d])"
     # Iberian floor and door after the house number: "2ºB", "3º izq.", "1.º D"
     r"|\d{1,2}\.?[ºª°](?:[ \t]?(?:[A-Za-z]\b|(?i:izq|dcha|esq|dto|drcha)\.?))?)"
 )
@@ -212,23 +254,32 @@ _POSTCODE = (
 _PLACE_WORD = rf"(?:{_WORD}(?!\d)|\p{{Lu}}{{2,}}|(?:{_PARTICLES})(?![\p{{L}}]))"
 # A place name: up to five words, particles allowed inside, a bracketed gloss at the end,
 # or a city district number ("Praha 1", "Dublin 2", "Wien 7").
+# A dot after a long word or a code ends the sentence, not an abbreviation ("... Upper
+# Austria. Please call", "Veszprém VE. It serves"); "St.", "Mt.", "a." go on.
+_NOT_AFTER_STOP = r"(?<!(?:\p{L}{4,}|\p{Lu}{2,})\.)"
 _PLACE = (
-    rf"{_PLACE_WORD}(?:[ \t]+(?:{_PLACE_WORD}|\([^()\n]{{1,30}}\))){{0,4}}"
+    rf"{_PLACE_WORD}(?:{_NOT_AFTER_STOP}[ \t]+(?:{_PLACE_WORD}|\([^()\n]{{1,30}}\))){{0,4}}"
     r"(?:[ \t]+\d{1,2}(?![\p{L}\d.:/-]))?"
 )
-_SEP = r"(?:[ \t]*,[ \t]*|[ \t]+|\.[ \t]+(?=(?i:apt|suite|unit|flat|ste)\b))"
+# (a spaced dash separates the parts of a Brazilian address: "1578 - Bela Vista, São Paulo - SP")
+_SEP = r"(?:[ \t]*,[ \t]*|[ \t]+[-–][ \t]+|[ \t]+|\.[ \t]+(?=(?i:apt|suite|unit|flat|ste)\b))"
 # A region slot between a town and its postcode, in any case or as a number: "Kaster, vwv
 # 04494", "Nicosia, 13 44939" (a lower-case word is taken only when a postcode follows).
 _SLOT = rf"(?:\p{{Ll}}{{2,3}}|\d{{1,2}})(?=[ \t]*,?[ \t]*\n?[ \t]*{_POSTCODE}(?![\w-]))"
-_ITEM = rf"(?:{_UNIT_RX}|{_POSTCODE}(?![\w-])|{_SLOT}|(?:(?:St|Ste|Mt)\.?[ \t]+)?{_PLACE}|\b[A-Z]{{2,3}}\b)"
+# An empty field of an exported record, written as pandas/SQL write a missing value ("Oslo,
+# nan, Norway 0150"): part of the block, so the block goes on over it.
+_EMPTY_FIELD = r"(?:nan|NaN|NAN|NULL|null|N/A|n/a)(?![\p{L}\d/])"
+_ITEM = (
+    rf"(?:{_EMPTY_FIELD}|{_UNIT_RX}|{_POSTCODE}(?![\w-])|{_SLOT}|(?:(?:St|Ste|Mt)\.?[ \t]+)?{_PLACE}|\b[A-Z]{{2,3}}\b)"
+)
 # One element of an address after its street: ", Apt. 641", ", Grubbenvorst", ", CO", " 64677".
 _TAIL_ITEM = regex.compile(rf"\G{_SEP}{_ITEM}")
 _FIRST_ITEM = regex.compile(rf"\G(?:,[ \t]*)?{_ITEM}")
 # A street line written all in lower case (typed messages) has its town in lower case too:
 # "... suite 112 calgary alberta", "delmas, mp 35739". Stop words still end the block.
-_LOWER_PLACE_WORD = r"\p{Ll}[\p{Ll}\p{M}'’-]+"
+_LOWER_PLACE_WORD = r"\p{Ll}[\p{Ll}\p{M}'’-]+(?:\p{Lu}[\p{Ll}\p{M}]+)?"  # "φλαμουΔι" (a look-alike Δ)
 _LOWER_ITEM = (
-    rf"(?:{_UNIT_RX}|{_POSTCODE}(?![\w-])|{_SLOT}|"
+    rf"(?:{_EMPTY_FIELD}|{_UNIT_RX}|{_POSTCODE}(?![\w-])|{_SLOT}|"
     rf"{_LOWER_PLACE_WORD}(?:[ \t]+(?:{_LOWER_PLACE_WORD}|\([^()\n]{{1,30}}\))){{0,3}}(?![\p{{L}}\d]))"
 )
 _LOWER_TAIL_ITEM = regex.compile(rf"\G{_SEP}{_LOWER_ITEM}")
@@ -307,6 +358,9 @@ class InternationalAddressRecognizer(LocalRecognizer):
         self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None
     ) -> list[RecognizerResult]:
         """Find street lines, then extend each into its whole address block."""
+        # Greek place names typed with look-alike symbols ("∆ΟΜΕΤΙΟΣ": U+2206 for Δ) read
+        # as letters; one code point for one, so every offset stays valid.
+        text = text.translate(_LOOKALIKE_LETTERS)
         out: list[RecognizerResult] = []
         tails: dict[tuple[int, bool], list[tuple[int, int]]] = {}  # several patterns often end at one place
         for name, rx, score in self._patterns:
@@ -317,7 +371,7 @@ class InternationalAddressRecognizer(LocalRecognizer):
                 span = text[start:end]
                 # A street line carries a house number ("Rue de Virton" alone is a street,
                 # not an address); clinical heads ("Ward 7", "Stage 3") are never streets.
-                if name not in _NO_HEAD_CHECK and _is_clinical_head(span):
+                if name not in _NO_HEAD_CHECK and _is_clinical_head(_HOUSE_MARK.sub(" ", span)):
                     continue
                 if name not in _NO_NUMBER_NEEDED and not any(c.isdigit() for c in span):
                     continue
@@ -325,11 +379,13 @@ class InternationalAddressRecognizer(LocalRecognizer):
                     continue  # "on 3 March 2023": number, month name, year is a date
                 while end > start and text[end - 1] in " \t,.":
                     end -= 1
-                end = _keep_number_dot(text, end)
+                end = _keep_number_dot(text, start, end)
                 if _ABBREVIATION_END.search(text, start, end) and text[end : end + 1] == ".":
                     end += 1  # "Andreou Str.", "Kossuth u.": the dot belongs to the street word
                 start = _and_street_start(text, start)
                 if name == "unit_street" and not _unit_street_ok(m.group("name")):
+                    continue
+                if name == "residence_street" and not _residence_name_ok(m.group("name")):
                     continue
                 lower = not any(c.isupper() for c in text[start:end])
                 if (end, lower) not in tails:
@@ -380,12 +436,16 @@ class InternationalAddressRecognizer(LocalRecognizer):
             if line_start < 2:
                 continue
             prev_start = text.rfind("\n", 0, line_start - 1) + 1
-            street = _STREET_ABOVE.fullmatch(text, prev_start, line_start - 1)
-            if not street:
-                continue
-            s, e = street.span("street")
-            span = text[s:e]
-            if _has_stop_word(span) or _is_clinical_head(span) or _DATE_IN_SPAN.search(span):
+            # the whole line, else its end after the sentence that leads to it
+            for rx in (_STREET_ABOVE.fullmatch, _STREET_ABOVE_TAIL.search):
+                street = rx(text, prev_start, line_start - 1)
+                if not street:
+                    continue
+                s, e = street.span("street")
+                span = text[s:e]
+                if not (_has_stop_word(span) or _is_clinical_head(span) or _DATE_IN_SPAN.search(span)):
+                    break
+            else:
                 continue
             end = m.end("unit")
             if (end, False) not in tails:
@@ -476,7 +536,9 @@ class InternationalAddressRecognizer(LocalRecognizer):
             if not items:
                 break
             found = items[-1][1]
-            if ":" in text[body:found] or not _LINE_REST.match(text, found):
+            # (a line that ends in a postcode is the block's last, whatever follows it)
+            closed = bool(_POSTCODE_TAIL.search(text[body:found]))
+            if ":" in text[body:found] or not (_LINE_REST.match(text, found) or closed):
                 break
             if blank and not _POSTCODE_TAIL.search(text[body:found]):
                 break  # after a blank line only "Spain 61709" still belongs to the block
@@ -489,10 +551,21 @@ class InternationalAddressRecognizer(LocalRecognizer):
         return out
 
 
+#: Mathematical symbols that legacy Greek encodings and fonts put in place of letters.
+_LOOKALIKE_LETTERS = str.maketrans({"\u2206": "\u0394", "\u2211": "\u03a3", "\u220f": "\u03a0"})
+
 _UNIT_LINE = regex.compile(rf"(?m)^[ \t]*(?:>[ \t]*)*(?P<unit>{_UNIT_RX})[ \t]*,?[ \t]*$")
 # A street line without a street word: capitalised words and a house number, nothing else.
 _STREET_ABOVE = regex.compile(
     r"[ \t]*(?:>[ \t]*)*(?P<street>(?=[^\n]*\d)(?=[^\n]*\p{Lu})[\p{L}\p{M}\d][\p{L}\p{M}\d'’./ \t-]{3,60}?)[ \t,]*"
+)
+# The same street line at the end of a sentence: "The address of Persint is Fuglie 41
+# Popović Dam" over "Suite 860": capitalised words and numbers after a lower-case word or
+# a colon, a number among them, a capital or a number first.
+_STREET_ABOVE_TAIL = regex.compile(
+    r"(?:(?<=[:>][ \t]*)|(?<=\p{Ll}[ \t]+))"
+    rf"(?P<street>(?=[^\n]*\d)(?:\p{{Lu}}[\p{{L}}\p{{M}}'’.-]*|\d{{1,6}}[A-Za-z]?)"
+    rf"(?:[ \t]+(?:\p{{Lu}}[\p{{L}}\p{{M}}'’.-]*|\d{{1,6}}[A-Za-z]?|(?:{_PARTICLES})(?![\p{{L}}]))){{1,6}})[ \t,]*$"
 )
 _MONTH = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)(?:[a-z]*)\.?"
 _DATE_IN_SPAN = regex.compile(
@@ -503,10 +576,11 @@ _DATE_IN_SPAN = regex.compile(
 _BLOCK_GAP = regex.compile(r"[ \t]*(?:[,\n][ \t]*)*")
 _NUMBER_DOT = regex.compile(r"\.(?=[ \t]*\n|[ \t]+(?i:apt|apartment|suite|ste|unit|flat)\b)")
 # "Anna and Hersnapvej 75", "Oak and 5th Street": a named corner before a street line, at
-# the start of a line, after a colon, or after a preposition of place.
+# the start of a line, after a colon, a question or exclamation mark, or after a
+# preposition of place. (Not after a full stop: "Mr. Smith and ..." would lose its title.)
 # (MULTILINE: the search starts at the line's start, where "^" must match.)
 _AND_BEFORE = regex.compile(
-    r"(?m)(?:^|[:>]|\b(?i:to|at|on|in|is|of))[ \t]+((?:\p{Lu}[\p{L}\p{M}'’-]*[ \t]+){1,2}(?:and|&)[ \t]+)$|"
+    r"(?m)(?:^|[:>?!]|\b(?i:to|at|on|in|is|of))[ \t]+((?:\p{Lu}[\p{L}\p{M}'’-]*[ \t]+){1,2}(?:and|&)[ \t]+)$|"
     r"^((?:\p{Lu}[\p{L}\p{M}'’-]*[ \t]+){1,2}(?:and|&)[ \t]+)$"
 )
 
@@ -519,10 +593,22 @@ _NAME_BEFORE_NUMBER = regex.compile(
 _ABBREVIATION_END = regex.compile(r"(?<![\p{L}])(?i:str|st|u|krt|rkp|ave|av|rd|blvd|avda|pl|ul|al|os)$")
 
 
-def _keep_number_dot(text: str, end: int) -> int:
-    """Keep the dot of a house number written "13." (Hungarian, Czech) inside a block."""
-    if end and text[end - 1].isdigit() and _NUMBER_DOT.match(text, end):
-        return end + 1
+# Hungarian street words: a house number after them is an ordinal, written with its dot
+# ("Kossuth Lajos utca 12.", "Andrássy út 5."), so the dot is the number's, not a full stop.
+_HUNGARIAN_STREET = regex.compile(
+    r"(?<![\p{L}])(?i:utca|út|útja|tér|tere|körút|köz|u\.|krt\.|rkp\.|rakpart|fasor|sétány|sor)"
+    r"[ \t]+\d{1,5}[A-Za-z]?(?:[-/]\d{1,4}[A-Za-z]?)?$"
+)
+
+
+def _keep_number_dot(text: str, start: int, end: int) -> int:
+    """Keep the dot of a house number written "13." inside a block or after a Hungarian street word.
+
+    ("Kossuth u. 4." at a line end, "útja 62. St.")
+    """
+    if end and text[end - 1].isdigit() and text[end : end + 1] == ".":
+        if _NUMBER_DOT.match(text, end) or _HUNGARIAN_STREET.search(text, start, end):
+            return end + 1
     return end
 
 
@@ -655,6 +741,26 @@ def _unit_before(text: str, begin: int) -> int:
     """Move ``begin`` back over a unit element written before the street ("Flat 3, ")."""
     m = regex.search(rf"(?:^|(?<=[\s,:]))({_BACK_UNIT.pattern})[ \t]*,[ \t]*$", text[max(0, begin - 30) : begin])
     return begin - (len(text[max(0, begin - 30) : begin]) - m.start(1)) if m else begin
+
+
+_CALENDAR_WORDS = frozenset(
+    """january february march april may june july august september october november december
+    jan feb mar apr jun jul aug sep sept oct nov dec monday tuesday wednesday thursday friday
+    saturday sunday am pm a.m. p.m. o'clock oclock north south east west""".split()
+)
+
+
+def _residence_name_ok(name: str) -> bool:
+    """Whether the words after "lives at 12" can name a street.
+
+    No stop word, clinical head, month, weekday, clock word or bare compass word ("lives at
+    3 West Ward", "on 3 March").
+    """
+    for w in _words(name):
+        bare = w.rstrip("s") if len(w) > 3 else w  # "Theatres", "Wards"
+        if w in _STOP_WORDS or w in _CLINICAL_HEADS or bare in _CLINICAL_HEADS or w in _CALENDAR_WORDS:
+            return False
+    return True
 
 
 def _has_clinical_word(piece: str) -> bool:
