@@ -10,14 +10,11 @@ import pytest
 from workbench.deid import get_deidentifier
 from workbench.deid.addresses import InternationalAddressRecognizer
 from workbench.deid.names import GivenNameRecognizer
+from workbench.testing import spans_cover
 
 
 def covered_by(findings, text, part):
-    start = text.index(part)
-    mask = set()
-    for f in findings:
-        mask.update(range(f.start, f.end))
-    return all(i in mask for i in range(start, start + len(part)) if not text[i].isspace())
+    return spans_cover(findings, text, part)
 
 
 @pytest.fixture(scope="module")

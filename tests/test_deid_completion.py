@@ -9,6 +9,7 @@ import pytest
 
 from workbench.deid import get_deidentifier
 from workbench.deid.addresses import InternationalAddressRecognizer
+from workbench.testing import spans_cover
 
 
 @pytest.fixture(scope="module")
@@ -23,12 +24,7 @@ def addresses():
 
 def covered(findings, text, part, *, kind=None):
     """Whether every non-space character of ``part`` lies inside a finding (of ``kind``)."""
-    start = text.index(part)
-    mask = set()
-    for f in findings:
-        if kind is None or f.type == kind:
-            mask.update(range(f.start, f.end))
-    return all(i in mask for i in range(start, start + len(part)) if not text[i].isspace())
+    return spans_cover(findings, text, part, kind=kind)
 
 
 def names(deid, text):

@@ -215,18 +215,39 @@ def comparison_from_draws(
 
     draws = np.asarray(draws, dtype=float)
     posterior = EffectPosterior(
-        draws=draws[:, None, :], patient_ids=(pseudonym,), alternatives=alternatives, reference=reference,
-        lower_is_better=True, approximate=False, propensity=np.full((1, len(alternatives)), 1 / len(alternatives)),
+        draws=draws[:, None, :],
+        patient_ids=(pseudonym,),
+        alternatives=alternatives,
+        reference=reference,
+        lower_is_better=True,
+        approximate=False,
+        propensity=np.full((1, len(alternatives)), 1 / len(alternatives)),
     )
     effects = posterior.for_patient(pseudonym, min_important_difference=min_important_difference)
     table = effects.table.copy()
     table["label"] = [ALTERNATIVE_LABELS.get(a, a) for a in table.index]
-    run = RunBrief(id=run_id, model_name="hierarchical", model_version="test", outcome="hba1c_change",
-                   status="approved", reliable=True, approximate=False, created_at="2026-01-01 00:00")
+    run = RunBrief(
+        id=run_id,
+        model_name="hierarchical",
+        model_version="test",
+        outcome="hba1c_change",
+        status="approved",
+        reliable=True,
+        approximate=False,
+        created_at="2026-01-01 00:00",
+    )
     return Comparison(
-        table=table, outcome_draws=effects.draws, reference=reference, leading=str(table["p_best"].idxmax()),
-        min_important_difference=min_important_difference, run=run, ae_run=None, warnings=[], hypothetical=False,
-        approximate=False, reliable=True,
+        table=table,
+        outcome_draws=effects.draws,
+        reference=reference,
+        leading=str(table["p_best"].idxmax()),
+        min_important_difference=min_important_difference,
+        run=run,
+        ae_run=None,
+        warnings=[],
+        hypothetical=False,
+        approximate=False,
+        reliable=True,
     )
 
 
@@ -279,3 +300,17 @@ def demo_effect_data(n: int, seed: int, outcome: str = "hba1c_change") -> tuple[
     )
     truth = (cohort.true_mu if outcome == "hba1c_change" else cohort.true_ae_risk)[list(DEMO_ALTERNATIVES)].to_numpy()
     return cohort, data, truth - truth[:, [0]]
+
+
+def spans_cover(spans: Any, text: str, part: str, *, kind: str | None = None) -> bool:
+    """Whether every non-space character of ``part`` (its first occurrence) lies inside a span.
+
+    ``spans`` are findings or Presidio results (``start``/``end``; ``type`` when ``kind`` is
+    given). Recall counts a half-covered identifier as a leak, so the tests check every character.
+    """
+    start = text.index(part)
+    mask: set[int] = set()
+    for span in spans:
+        if kind is None or span.type == kind:
+            mask.update(range(span.start, span.end))
+    return all(i in mask for i in range(start, start + len(part)) if not text[i].isspace())
