@@ -22,7 +22,11 @@ CV_GRID = tuple(float(c) for c in np.logspace(-4, 2, 13))
 
 
 def _cv_penalty(Z: np.ndarray, t: np.ndarray, n_folds: int) -> float:
-    """The ``CV_GRID`` value with the lowest mean held-out log-loss over stratified folds (fixed split)."""
+    """The ``CV_GRID`` value with the lowest mean held-out log-loss over stratified folds (fixed split).
+
+    Not ``LogisticRegressionCV``: its arguments and fitted attributes change between the releases
+    we allow (1.9 warns of ``l1_ratios`` and ``use_legacy_attributes``, which 1.5 does not know).
+    """
     folds = list(StratifiedKFold(n_folds, shuffle=True, random_state=0).split(Z, t))
     losses = []
     for C in CV_GRID:
