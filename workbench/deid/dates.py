@@ -20,7 +20,8 @@ by the same offset (mod 7), a year to the year of its 1 July plus the offset. A 
 with a unit or a count ("2000 mg", "of 1500 patients", "from 1500 to 2000") is not a
 year. A year that names a statute or a public event ("the Civil Rights Act of 1964",
 "Mental Health Act 1983", "the 2016 election") or follows a date label ("DOB: 1951") is a
-year in date context too, shifted like the others. Month names on their own ("in March")
+year in date context too (statute and event years are replaced, not shifted: see
+``names_public_year``). Month names on their own ("in March")
 are left alone (see
 ``docs/deidentification.md``).
 """
@@ -311,14 +312,17 @@ def names_public_year(text: str, start: int, end: int) -> bool:
     """
     if not regex.fullmatch(_Y4, text[start:end]):
         return False
-    if _STATUTE_BEFORE.search(text, max(0, start - 24), start):
-        return True
+    return bool(_STATUTE_BEFORE.search(text, max(0, start - 24), start)) or _names_event(text, start, end)
+
+
+def _names_event(text: str, start: int, end: int) -> bool:
+    """ "the 2016 election": "the", the number, then an event noun within two words."""
     return bool(_THE_BEFORE.search(text, max(0, start - 8), start) and _EVENT_AFTER.match(text, end))
 
 
 def _year_context_ok(text: str, start: int, accepted_ends: set[int], end: int | None = None) -> bool:
     lo = max(0, start - 48)
-    if end is not None and _THE_BEFORE.search(text, max(0, start - 8), start) and _EVENT_AFTER.match(text, end):
+    if end is not None and _names_event(text, start, end):
         return True
     m = _YEAR_CONTEXT.search(text, lo, start)
     if m:
