@@ -316,7 +316,7 @@ def names_public_year(text: str, start: int, end: int) -> bool:
 
 
 def _names_event(text: str, start: int, end: int) -> bool:
-    """ "the 2016 election": "the", the number, then an event noun within two words."""
+    """Event years such as 'the 2016 election': "the", the number, then an event noun within two words."""
     return bool(_THE_BEFORE.search(text, max(0, start - 8), start) and _EVENT_AFTER.match(text, end))
 
 
