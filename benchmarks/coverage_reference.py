@@ -36,19 +36,28 @@ def calibrated_coverage(
     rng: np.random.Generator,
     tau_sd: float = 0.5,
     modifier_sd: float = 0.2,
+    truth_modifier_sd: float | None = None,
 ) -> np.ndarray:
-    """Coverage of the true effects (vs arm 0) by exact 90 % intervals, per simulated cohort and alternative."""
+    """Coverage of the true effects (vs arm 0) by exact 90 % intervals, per simulated cohort and alternative.
+
+    ``truth_modifier_sd`` draws the true modifiers from another scale than the prior's (a
+    mis-specified, no longer calibrated posterior); by default the truth comes from the prior.
+    """
     n, p = Z.shape
     E = np.column_stack([np.ones(n), Z])  # effect of alternative k for patient i = E_i . w_k
     onehot = t[:, None] == np.arange(1, K)[None, :]
     D = np.column_stack([E, *(onehot[:, [k]] * E for k in range(K - 1))])
-    prior_sd = np.concatenate([[2.5], np.full(p, 1 / np.sqrt(p)), *([[tau_sd], np.full(p, modifier_sd)] * (K - 1))])
+    def scales(modifier: float) -> np.ndarray:
+        return np.concatenate([[2.5], np.full(p, 1 / np.sqrt(p)), *([[tau_sd], np.full(p, modifier)] * (K - 1))])
+
+    prior_sd = scales(modifier_sd)
+    truth_sd = scales(modifier_sd if truth_modifier_sd is None else truth_modifier_sd)
     post_cov = np.linalg.inv(D.T @ D + np.diag(1 / prior_sd**2))
     blocks = [slice((1 + p) * (k + 1), (1 + p) * (k + 2)) for k in range(K - 1)]
     sds = [np.sqrt(np.einsum("ij,jk,ik->i", E, post_cov[b, b], E)) for b in blocks]
     out = np.empty((cohorts, K - 1))
     for c in range(cohorts):
-        w = rng.normal(size=D.shape[1]) * prior_sd
+        w = rng.normal(size=D.shape[1]) * truth_sd
         y = D @ w + rng.normal(size=n)
         m = post_cov @ (D.T @ y)
         for k, b in enumerate(blocks):

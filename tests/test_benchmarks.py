@@ -1,0 +1,42 @@
+"""The benchmarks' own yardsticks, where a wrong one would mislead every figure read against it."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _module(name: str):
+    spec = importlib.util.spec_from_file_location(name, ROOT / "benchmarks" / f"{name}.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_when_cohorts_are_drawn_from_the_prior_then_the_exact_posterior_covers_ninety_percent_on_average():
+    # Bayesian calibration: averaged over cohorts drawn from the prior, the exact posterior's 90 %
+    # intervals hold 90 % of the true effects. A wrong posterior covariance or interval width moves it.
+    ref = _module("coverage_reference")
+    rng = np.random.default_rng(3)
+    Z = rng.normal(size=(300, 4))
+    t = rng.integers(0, 3, size=300)
+    cov = ref.calibrated_coverage(Z, t, 3, cohorts=400, rng=rng)
+    assert cov.shape == (400, 2)
+    assert np.all(np.abs(cov.mean(axis=0) - 0.90) < 0.02)
+    # ... while single cohorts scatter widely: the reason per-pair coverage is read against this.
+    assert np.quantile(cov, 0.05) < 0.85 and np.quantile(cov, 0.95) > 0.95
+
+
+def test_when_intervals_are_too_narrow_then_the_yardstick_shows_under_coverage():
+    ref = _module("coverage_reference")
+    rng = np.random.default_rng(4)
+    Z = rng.normal(size=(300, 4))
+    t = rng.integers(0, 3, size=300)
+    # the modifier prior says 0.05 while the truth is drawn with 0.4: the posterior is over-confident
+    cov_wrong = ref.calibrated_coverage(Z, t, 3, cohorts=200, rng=rng, modifier_sd=0.05, truth_modifier_sd=0.4)
+    assert cov_wrong.mean() < 0.8
