@@ -8,6 +8,8 @@ dashboard and the benchmark use.  Cohorts are small (600 patients) so the file s
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
@@ -15,6 +17,7 @@ from workbench.demo import COVARIATES
 from workbench.models import EffectData, ModelLoadError
 from workbench.models.bcf import BCFModel
 from workbench.models.hierarchical import HierarchicalEffectModel
+from workbench.models.persistence import read_tree, write_tree
 from workbench.testing import DEMO_ALTERNATIVES, demo_effect_data
 
 pytestmark = [pytest.mark.sampling, pytest.mark.slow]
@@ -183,6 +186,15 @@ def test_when_bcf_fits_the_demo_cohort_then_a_reloaded_run_predicts_new_patients
     pd_new = data.X.iloc[:3].copy()
     pd_new.index = ["n1", "n2", "n3"]
     assert again.predict_effects(pd_new).draws.shape[1:] == (3, 4)
+    # the prognostic score is refitted at load, and a score that does not reproduce is refused
+    path = tmp_path / "bcf.nc"
+    tree = read_tree(path)
+    prov = json.loads(tree.attrs["workbench_provenance"])
+    prov["prognostic_score_sha256"] = "0" * 64
+    tree.attrs["workbench_provenance"] = json.dumps(prov)
+    write_tree(tree, tmp_path / "altered.nc")
+    with pytest.raises(ModelLoadError, match="prognostic score"):
+        BCFModel.load(tmp_path / "altered.nc", data=data)
 
 
 def test_when_the_propensity_penalty_is_cross_validated_then_noise_covariates_do_not_overfit_it():
