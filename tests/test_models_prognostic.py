@@ -106,3 +106,27 @@ def test_when_learning_from_the_reference_arm_then_other_patients_outcomes_never
     others = ~reference
     _one_fold_model_each(score, Z[others], score.stored[others])
     np.testing.assert_array_equal(score.predict(Z[others] + 0.0), score.stored[others])
+
+
+def test_when_bcf_prepares_a_cohort_then_the_score_is_used_only_where_it_can_be_learnt():
+    """Continuous outcome and >= 50 reference patients: the score is a block of mu and an effect input."""
+    from workbench.models.bcf import BCFModel
+    from workbench.testing import demo_effect_data
+
+    _, data, _ = demo_effect_data(400, 3)
+    m = BCFModel()
+    m._prepare(data)
+    assert m._score is not None
+    assert ("mu_score", sum(m._score_basis.sizes)) in m._layout()
+    F_mu, F_tau = m._features(m._Z, m._propensity)
+    assert F_mu.shape[1] == 1 + sum(m._mu_basis.sizes) + sum(m._score_basis.sizes)
+    assert F_tau.shape[1] == 1 + sum(m._tau_basis.sizes) and m._tau_basis.sizes[0] == m._Z.shape[1] + 1
+    # too few reference patients to learn from, or a binary outcome: 2.1's model
+    _, small, _ = demo_effect_data(60, 3)
+    s = BCFModel()
+    s._prepare(small)
+    assert s._score is None and "mu_score" not in dict(s._layout())
+    _, binary, _ = demo_effect_data(400, 3, "adverse_event")
+    b = BCFModel()
+    b._prepare(binary)
+    assert b._score is None

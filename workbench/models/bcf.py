@@ -66,6 +66,10 @@ from workbench.models.hierarchical import _KNOT_QUANTILES, rcs_terms
 from workbench.models.prognostic import PrognosticScore
 
 _GROUPS = ("lin", "spl", "int")
+#: Fewest reference-arm patients the prognostic score is learnt from: below this, trees with the
+#: default 20 patients per leaf split a fold's training set at most once or twice, so the score would
+#: be near-constant noise, and the model is 2.1's.
+_MIN_SCORE_ARM = 50
 
 
 @dataclass(frozen=True)
@@ -193,8 +197,8 @@ class BCFModel(TreatmentEffectModel):
         # continuous outcomes only: on a binary outcome with few reference-arm events the trees'
         # probabilities go to the clip (log-odds near -9), and NUTS, which samples the binary
         # model's weights, diverged (22 divergent transitions against 0 on a 400-patient demo fit)
-        if cfg["prognostic_score"] and self.data.outcome_kind == "continuous":
-            reference = self._t == self.data.alternatives.index(self.data.reference)
+        reference = self._t == self.data.alternatives.index(self.data.reference)
+        if cfg["prognostic_score"] and self.data.outcome_kind == "continuous" and reference.sum() >= _MIN_SCORE_ARM:
             self._score = PrognosticScore.fit(
                 self._Z, self._y, binary=False, learn_from=reference, seed=int(cfg["basis_seed"])
             )
