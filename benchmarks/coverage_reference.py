@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from workbench.models.data import Design
-from workbench.models.hierarchical import _KNOT_QUANTILES, rcs_terms
+from workbench.models.hierarchical import HierarchicalEffectModel
 from workbench.testing import DEMO_ALTERNATIVES, demo_effect_data
 
 
@@ -69,17 +69,6 @@ def calibrated_coverage(
     return out
 
 
-def with_splines(Z: np.ndarray, n_knots: int = 4, min_distinct: int = 10) -> np.ndarray:
-    """The hierarchical model's basis shape: each many-valued column plus its standardised spline terms."""
-    extra = [
-        rcs_terms(Z[:, j], np.quantile(Z[:, j], _KNOT_QUANTILES[n_knots]))
-        for j in range(Z.shape[1])
-        if len(np.unique(Z[:, j])) >= min_distinct
-    ]
-    S = np.concatenate(extra, axis=1) if extra else np.zeros((len(Z), 0))
-    return np.concatenate([Z, (S - S.mean(axis=0)) / S.std(axis=0)], axis=1)
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n", type=int, default=2000)
@@ -89,10 +78,11 @@ def main() -> None:
     ap.add_argument("--acic-rows", type=int, default=1000, help="rows subsampled as in models_bench.py")
     args = ap.parse_args()
     _, data, _ = demo_effect_data(args.n, args.seed)
-    linear = Design.fit(data.X).transform(data.X)
+    model = HierarchicalEffectModel()
+    model._prepare(data)  # its design only (no sampling): the covariates and their spline terms
     t = data.treatment_index
     K = len(data.alternatives)
-    for label, Z in (("linear", linear), ("with spline terms", with_splines(linear))):
+    for label, Z in (("linear", model._Z), ("with spline terms", model._B)):
         cov = calibrated_coverage(Z, t, K, cohorts=args.cohorts, rng=np.random.default_rng(args.seed))
         mix = np.round(np.bincount(t, minlength=K) / len(t), 3)
         print(

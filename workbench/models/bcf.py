@@ -220,13 +220,14 @@ class BCFModel(TreatmentEffectModel):
         common["seed"] += 1
         if not cfg["tau_splines"]:
             common["n_knots"] = 0
-        self._tau_basis = FunctionBasis.fit(self._tau_inputs(self._Z), n_hinges=int(cfg["tau_hinges"]), **common)
+        score = None if self._score is None else self._score.stored
+        self._tau_basis = FunctionBasis.fit(self._tau_inputs(self._Z, score), n_hinges=int(cfg["tau_hinges"]), **common)
 
-    def _tau_inputs(self, Z: np.ndarray) -> np.ndarray:
+    def _tau_inputs(self, Z: np.ndarray, score: np.ndarray | None) -> np.ndarray:
         """The effect functions' inputs: the covariates, and the prognostic score when it modifies effects."""
-        if self._score is None or not self.model_config["prognostic_score_in_effects"]:
+        if score is None or not self.model_config["prognostic_score_in_effects"]:
             return Z
-        return np.concatenate([Z, self._score.predict(Z)[:, None]], axis=1)
+        return np.concatenate([Z, score[:, None]], axis=1)
 
     def _prepare(self, data: EffectData) -> None:
         super()._prepare(data)
@@ -274,10 +275,11 @@ class BCFModel(TreatmentEffectModel):
         """(N, J_mu) prognostic features with intercept, (N, J_tau) effect features with constant."""
         one = np.ones((Z.shape[0], 1))
         mu_parts = [one, self._mu_basis.transform(self._mu_inputs(Z, prop))]
-        if self._score is not None:
-            mu_parts.append(self._score_basis.transform(self._score.predict(Z)[:, None]))
+        score = None if self._score is None else self._score.predict(Z)
+        if score is not None:
+            mu_parts.append(self._score_basis.transform(score[:, None]))
         return np.concatenate(mu_parts, axis=1), np.concatenate(
-            [one, self._tau_basis.transform(self._tau_inputs(Z))], axis=1
+            [one, self._tau_basis.transform(self._tau_inputs(Z, score))], axis=1
         )
 
     def _design(self) -> np.ndarray:
