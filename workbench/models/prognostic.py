@@ -4,8 +4,9 @@ BCF gives its prognostic function the estimated propensity as an input, a learne
 assignment mechanism that the function would otherwise have to rebuild.  This is the same move for
 the prognosis itself (Hansen 2008, "The prognostic analogue of the propensity score"): a
 gradient-boosted trees estimate of E[outcome | covariates, reference alternative], learnt from the
-patients who received the reference, as one more input of the prognostic function only (never of
-the effect functions, which stay functions of the covariates).  A fixed basis of splines and
+patients who received the reference, as one more input of the prognostic function (bcf also gives
+it to the effect functions, for benefit that varies with baseline risk; the score is a function of
+the covariates, so they stay functions of the covariates).  A fixed basis of splines and
 two-variable hinges cannot follow prognoses with higher-order interactions and steps; the leftover
 prognosis then inflates the noise and leaks into the effects through confounding.  Learnt from every
 patient instead, the score would estimate E[outcome | covariates] = mu_ref + sum_k pi_k tau_k and
