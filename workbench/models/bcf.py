@@ -49,7 +49,6 @@ the same weights draw by draw.
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from typing import Any
 
@@ -61,7 +60,7 @@ from scipy.linalg import cho_solve, cholesky, solve_triangular
 from scipy.special import expit
 
 from workbench.models.base import ModelLoadError, TreatmentEffectModel, _stack
-from workbench.models.data import EffectData
+from workbench.models.data import EffectData, row_hash
 from workbench.models.hierarchical import _KNOT_QUANTILES, rcs_terms
 from workbench.models.prognostic import PrognosticScore
 
@@ -452,9 +451,8 @@ class BCFModel(TreatmentEffectModel):
         total = scale.shape[0]
         seed = int(self.fit_info.get("seed", 0))
         eps = np.empty((Z.shape[0], total))
-        for i, row in enumerate(np.ascontiguousarray(Z, dtype=float)):
-            key = int.from_bytes(hashlib.blake2b(row.tobytes(), digest_size=8).digest(), "little")
-            eps[i] = np.random.default_rng([seed, k, key]).standard_normal(total)
+        for i, row in enumerate(Z):
+            eps[i] = np.random.default_rng([seed, k, row_hash(row)]).standard_normal(total)
         return scale[draw_idx, None] * eps[:, draw_idx].T
 
     def _eta(self, Z: np.ndarray, prop: np.ndarray, draw_idx: np.ndarray) -> np.ndarray:

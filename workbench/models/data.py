@@ -16,6 +16,16 @@ import pandas as pd
 OutcomeKind = Literal["continuous", "binary"]
 
 
+def row_key(row: np.ndarray) -> bytes:
+    """The bytes of one standardised design row: what identifies a patient's covariates exactly."""
+    return np.ascontiguousarray(row, dtype=float).tobytes()
+
+
+def row_hash(row: np.ndarray) -> int:
+    """A stable 64-bit integer from a design row, the same in every process and batch (seeds, fold choice)."""
+    return int.from_bytes(hashlib.blake2b(row_key(row), digest_size=8).digest(), "little")
+
+
 def _is_categorical(s: pd.Series) -> bool:
     return not (pd.api.types.is_numeric_dtype(s) or pd.api.types.is_bool_dtype(s))
 

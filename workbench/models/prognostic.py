@@ -38,12 +38,10 @@ from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostin
 from sklearn.model_selection import KFold
 from threadpoolctl import threadpool_limits
 
+from workbench.models.data import row_hash, row_key
+
 #: Binary scores are log-odds of probabilities clipped to this range (no infinite inputs).
 _P_CLIP = (1e-4, 1 - 1e-4)
-
-
-def _row_key(row: np.ndarray) -> bytes:
-    return np.ascontiguousarray(row, dtype=float).tobytes()
 
 
 @dataclass
@@ -87,7 +85,7 @@ class PrognosticScore:
         _, group = np.unique(Z, axis=0, return_inverse=True)
         group = group.ravel()
         oof = (np.bincount(group, weights=oof) / np.bincount(group))[group]
-        lookup = {_row_key(row): float(s) for row, s in zip(Z, oof, strict=True)}
+        lookup = {row_key(row): float(s) for row, s in zip(Z, oof, strict=True)}
         return cls(binary=binary, models=models, stored=oof, lookup=lookup)
 
     @staticmethod
@@ -110,13 +108,7 @@ class PrognosticScore:
     @classmethod
     def _by_hashed_fold(cls, models: list[Any], Z: np.ndarray, *, binary: bool) -> np.ndarray:
         """Each row scored by one fold model, chosen by a hash of the row (the same row, the same model)."""
-        which = np.array(
-            [
-                int.from_bytes(hashlib.blake2b(_row_key(row), digest_size=8).digest(), "little") % len(models)
-                for row in Z
-            ],
-            dtype=np.int64,
-        )
+        which = np.array([row_hash(row) % len(models) for row in Z], dtype=np.int64)
         out = np.empty(len(Z))
         for f, model in enumerate(models):
             rows = which == f
@@ -126,7 +118,7 @@ class PrognosticScore:
 
     def predict(self, Z: np.ndarray) -> np.ndarray:
         """Scores of rows ``Z``: a cohort row's own score, else the fold model its row hashes to."""
-        out = np.array([self.lookup.get(_row_key(row), np.nan) for row in Z], dtype=float)
+        out = np.array([self.lookup.get(row_key(row), np.nan) for row in Z], dtype=float)
         new = np.isnan(out)
         if new.any():
             with threadpool_limits(limits=1):
