@@ -12,8 +12,9 @@ shrinkage**, because PGBART chains do not mix (bcf 1.x: bulk ESS ~5 per 1,000 dr
 R-hat up to 1.9 on the average effect) while this construction samples with NUTS:
 
 * each function = linear terms + restricted cubic splines of every continuous input (Harrell's
-  knots) + a fixed dictionary of random *two-variable hinges* ``max(0, u.(x_a, x_b) - c)``
-  (MARS-like piecewise-linear interactions, knots at data points), all columns standardised;
+  knots) + steps between the levels of coarse inputs (2.3, below) + a fixed dictionary of random
+  *two-variable hinges* ``max(0, u.(x_a, x_b) - c)`` (MARS-like piecewise-linear interactions, knots
+  at data points), all columns standardised;
 * every block (linear / spline / interaction, for mu and for the tau's) has one scale
   ``s_g`` with a half-normal prior; a column's prior variance is ``s_g^2 / n_g`` so a block's total
   prior variance does not grow with its size.  Heterogeneity blocks get a tighter prior
@@ -41,6 +42,12 @@ R-hat up to 1.9 on the average effect) while this construction samples with NUTS
   shrinks with baseline risk is the commonest form of heterogeneity in trials, and risk modelling is
   what the PATH statement (Kent et al. 2020) recommends first for it.  The score is itself a function
   of the covariates, so the effects stay functions of the covariates.
+* since 2.3: **step columns** ``1[x > c]`` between adjacent levels of every input with 3 to 9 distinct
+  values (counts, scores, ordinal grades), in ``mu`` and in the effect functions, where a spline cannot
+  be placed and the linear term alone forces equal differences between levels.  ACIC 2016's two
+  under-covered settings are effects that step between a zero-inflated count's zero and its other
+  levels (setting 1: +3.2 where x_8 = 0, about -8.4 elsewhere); 2.2 had only a linear term for such
+  inputs, and its effects for the nonzero patients were biased (docs/models.md, session 14).
 
 The dictionary is a deterministic function of the cohort and ``basis_seed``; a reloaded run
 rebuilds it from the stored design and propensities, so stored and new patients are predicted from
@@ -78,6 +85,7 @@ class FunctionBasis:
     in_center: np.ndarray  # standardisation of the input columns
     in_scale: np.ndarray
     spline: tuple[tuple[int, np.ndarray], ...]  # (input column, knots)
+    steps: tuple[tuple[int, np.ndarray], ...]  # (input column, thresholds between its levels)
     pairs: np.ndarray  # (H, 2) input columns of each hinge
     direction: np.ndarray  # (H, 2) unit vectors
     knot: np.ndarray  # (H,)
@@ -86,8 +94,17 @@ class FunctionBasis:
     sizes: tuple[int, int, int]  # columns per group (lin, spl, int)
 
     @classmethod
-    def fit(cls, U: np.ndarray, *, n_knots: int, n_hinges: int, min_distinct: int, seed: int) -> FunctionBasis:
-        """Choose knots and hinges from the cohort's inputs ``U`` (N, P); deterministic given ``seed``."""
+    def fit(
+        cls, U: np.ndarray, *, n_knots: int, n_hinges: int, min_distinct: int, seed: int, step_min_count: int = 0
+    ) -> FunctionBasis:
+        """Choose knots, steps and hinges from the cohort's inputs ``U`` (N, P); deterministic given ``seed``.
+
+        An input with 3 to ``min_distinct - 1`` levels (a count, a score, an ordinal grade) is too
+        coarse for a spline, and its linear term forces equal differences between levels; trees split
+        such inputs between any two levels.  With ``step_min_count`` > 0 it gets *step* columns
+        ``1[x > c]``, one between each pair of adjacent levels that leaves at least that many patients
+        on each side: together with the linear term they span every function of the input's levels.
+        """
         in_center = U.mean(axis=0)
         in_scale = U.std(axis=0)
         in_scale[in_scale == 0] = 1.0
@@ -100,6 +117,16 @@ class FunctionBasis:
                 knots = np.quantile(V[:, j], _KNOT_QUANTILES[n_knots])
                 if len(np.unique(knots)) == n_knots:
                     spline.append((j, knots))
+        steps: list[tuple[int, np.ndarray]] = []
+        if step_min_count > 0:
+            for j in range(V.shape[1]):
+                levels, counts = np.unique(V[:, j], return_counts=True)
+                if not 3 <= len(levels) < min_distinct:
+                    continue
+                above = counts[::-1].cumsum()[::-1][1:]  # patients at or above each level but the first
+                keep = (above >= step_min_count) & (len(V) - above >= step_min_count)
+                if keep.any():
+                    steps.append((j, ((levels[:-1] + levels[1:]) / 2)[keep]))
         rng = np.random.default_rng(seed)
         P = V.shape[1]
         H = n_hinges if P >= 1 else 0
@@ -118,12 +145,13 @@ class FunctionBasis:
             in_center=in_center,
             in_scale=in_scale,
             spline=tuple(spline),
+            steps=tuple(steps),
             pairs=pairs,
             direction=direction,
             knot=knot,
             center=np.zeros(0),
             scale=np.zeros(0),
-            sizes=(P, len(spline) * (n_knots - 2), H),
+            sizes=(P, len(spline) * (n_knots - 2) + sum(len(c) for _, c in steps), H),
         )
         raw = basis._raw(U)
         center = raw.mean(axis=0)
@@ -131,9 +159,19 @@ class FunctionBasis:
         scale[scale < 1e-12] = 1.0
         return cls(**{**basis.__dict__, "center": center, "scale": scale})
 
+    def column_inputs(self) -> np.ndarray:
+        """Input column behind each feature column; hinges (two inputs) get ``P``, one past the last."""
+        P = self.in_center.shape[0]
+        cols = [np.arange(P)]
+        cols += [np.full(len(knots) - 2, j) for j, knots in self.spline]
+        cols += [np.full(len(cuts), j) for j, cuts in self.steps]
+        cols.append(np.full(self.pairs.shape[0], P))
+        return np.concatenate(cols).astype(np.int64)
+
     def _raw(self, U: np.ndarray) -> np.ndarray:
         V = (U - self.in_center) / self.in_scale
         spl = [rcs_terms(V[:, j], knots) for j, knots in self.spline]
+        spl += [(V[:, j, None] > cuts).astype(float) for j, cuts in self.steps]
         proj = V[:, self.pairs[:, 0]] * self.direction[:, 0] + V[:, self.pairs[:, 1]] * self.direction[:, 1]
         hinge = np.maximum(proj - self.knot, 0.0)
         return np.concatenate([V, *spl, hinge], axis=1)
@@ -147,7 +185,7 @@ class BCFModel(TreatmentEffectModel):
     """Flexible non-linear effect model: separate prognostic and effect functions with shrinkage."""
 
     name = "bcf"
-    version = "2.2"
+    version = "2.3"
 
     @property
     def default_model_config(self) -> dict[str, Any]:
@@ -155,10 +193,16 @@ class BCFModel(TreatmentEffectModel):
         return {
             "spline_knots": 4,
             "spline_min_distinct": 10,
+            # 2.3: step columns between adjacent levels of inputs with 3 to spline_min_distinct - 1
+            # levels, in mu and the effects, where each side holds at least this many patients (0: off)
+            "step_min_count": 10,
             "mu_hinges": 50,
             "tau_hinges": 50,
             # splines in the effect functions too (off: the design's size drives the cost, J^3)
             "tau_splines": False,
+            # opt-in: one half-Cauchy relevance scale per effect input (ARD), shared by the alternatives;
+            # sharper effects, but over-confident on ACIC 2016 setting 5 (docs/models.md, session 14)
+            "tau_relevance": False,
             "basis_seed": 0,
             # half-normal scales of each block's total SD, in outcome SDs (binary: log-odds / 2)
             "mu_scale": 1.0,
@@ -212,6 +256,7 @@ class BCFModel(TreatmentEffectModel):
             "n_knots": int(cfg["spline_knots"]),
             "min_distinct": int(cfg["spline_min_distinct"]),
             "seed": int(cfg["basis_seed"]),
+            "step_min_count": int(cfg["step_min_count"]),
         }
         self._mu_basis = FunctionBasis.fit(
             self._mu_inputs(self._Z, self._propensity), n_hinges=int(cfg["mu_hinges"]), **common
@@ -323,20 +368,27 @@ class BCFModel(TreatmentEffectModel):
         return stack([s2 + resid[k] ** 2 if k in resid else s2 + 0.0 * s2 for k in range(len(self.data.alternatives))])
 
     # ----- model ---------------------------------------------------------------------------------
-    def _prior_variance(self, scales: dict[str, Any]) -> Any:
-        """Prior variance of every weight (pytensor vector) from the block scales."""
+    def _prior_variance(self, scales: dict[str, Any], relevance: Any = None, xp: Any = pt) -> Any:
+        """Prior variance of every weight from the block scales (``xp``: pytensor in the model, numpy after).
+
+        ``relevance`` (one scale per effect input, shared by the alternatives) multiplies the effect
+        columns built from that input; hinge columns keep the block's scale alone.
+        """
         cfg = self.model_config
         parts = []
         for group, n in self._layout():
             if n == 0:
                 continue
             if group == "intercept":
-                parts.append(pt.ones(1))
+                parts.append(xp.ones(1))
             elif group == "tau0":
-                parts.append(pt.ones(1) * cfg["tau0_sd"] ** 2)
+                parts.append(xp.ones(1) * cfg["tau0_sd"] ** 2)
+            elif group == "tau_het" and relevance is not None:
+                local = xp.concatenate([relevance, xp.ones(1)])[self._tau_basis.column_inputs()]
+                parts.append(local**2 * scales[group] ** 2 / n)
             else:
-                parts.append(pt.ones(n) * scales[group] ** 2 / n)
-        return pt.concatenate(parts)
+                parts.append(xp.ones(n) * scales[group] ** 2 / n)
+        return xp.concatenate(parts)
 
     def build_model(self, data: EffectData) -> pm.Model:
         """Build the PyMC model on the prepared design (call via :meth:`fit`)."""
@@ -350,7 +402,10 @@ class BCFModel(TreatmentEffectModel):
             for name in self._scale_names():
                 s = cfg["mu_scale"] if name.startswith("mu_") else cfg["tau_scale"]
                 scales[name] = pm.HalfNormal(f"s_{name}", s * unit)
-            d = self._prior_variance(scales) * unit**2
+            relevance = None
+            if cfg["tau_relevance"]:
+                relevance = pm.HalfCauchy("lam_tau", 1.0, shape=self._tau_basis.in_center.shape[0])
+            d = self._prior_variance(scales, relevance) * unit**2
             if binary:
                 Phi = pm.Data("Phi", values["Phi"])
                 y_obs = pm.Data("y_obs", values["y_obs"])
@@ -396,20 +451,11 @@ class BCFModel(TreatmentEffectModel):
         J = stats["G"].shape[1]
         res = {k: post[f"s_resid_{k}"].values for k in self._nonref()} if self._residual() else {}
         out = np.empty((C, D, J))
-        cfg = self.model_config
+        lam = post["lam_tau"].values if "lam_tau" in post else None
         for c in range(C):
             for i in range(D):
-                parts = []
-                for group, n in self._layout():
-                    if n == 0:
-                        continue
-                    if group == "intercept":
-                        parts.append(np.ones(1))
-                    elif group == "tau0":
-                        parts.append(np.full(1, cfg["tau0_sd"] ** 2))
-                    else:
-                        parts.append(np.full(n, sc[group][c, i] ** 2 / n))
-                dvec = np.concatenate(parts)
+                rel = None if lam is None else lam[c, i]
+                dvec = self._prior_variance({n: sc[n][c, i] for n in names}, rel, np)
                 v = self._arm_variances(sig[c, i] ** 2, {k: r[c, i] for k, r in res.items()}, np.array)
                 A = np.tensordot(1.0 / v, stats["G"], axes=1) + np.diag(1.0 / dvec)
                 L = cholesky(A, lower=True)

@@ -1,0 +1,99 @@
+"""bcf's function basis: which columns each kind of input gets (no sampling: the basis is plain numpy)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from workbench.models.bcf import FunctionBasis
+
+_ARGS = {"n_knots": 4, "n_hinges": 6, "min_distinct": 10, "seed": 0}
+
+
+def _inputs(n: int = 1000, seed: int = 0) -> np.ndarray:
+    """A zero-inflated count (5 levels), a binary flag and a continuous input."""
+    rng = np.random.default_rng(seed)
+    count = np.where(rng.random(n) < 0.8, 0, rng.integers(1, 5, n)).astype(float)
+    flag = (rng.random(n) < 0.4).astype(float)
+    return np.column_stack([count, flag, rng.normal(size=n)])
+
+
+def _fit_error(F: np.ndarray, target: np.ndarray) -> float:
+    A = np.column_stack([np.ones(len(F)), F])
+    return float(np.max(np.abs(A @ np.linalg.lstsq(A, target, rcond=None)[0] - target)))
+
+
+def test_when_an_input_has_a_few_levels_then_step_columns_span_every_function_of_them():
+    U = _inputs()
+    basis = FunctionBasis.fit(U, step_min_count=10, **_ARGS)
+    assert [j for j, _ in basis.steps] == [0]  # not the flag (2 levels), not the continuous input (splines)
+    # an effect only where the count is 0 (ACIC 2016 settings 1 and 5 have this shape), and an arbitrary one
+    for target in (np.where(U[:, 0] == 0, 3.2, -8.4), np.array([0.0, 5.0, -1.0, 2.0, 7.0])[U[:, 0].astype(int)]):
+        lin_and_steps = basis.transform(U)[:, basis.column_inputs() == 0]
+        assert _fit_error(lin_and_steps, target) < 1e-8
+        assert _fit_error(U[:, :1], target) > 1.0  # the linear term alone forces equal steps
+
+
+def test_when_steps_are_off_then_a_coarse_input_keeps_its_linear_term_only():
+    basis = FunctionBasis.fit(_inputs(), **_ARGS)
+    assert basis.steps == ()
+    assert (basis.column_inputs() == 0).sum() == 1
+
+
+def test_when_a_level_is_rare_then_no_step_leaves_fewer_than_the_minimum_on_one_side():
+    U = _inputs()
+    U[:, 0] = np.where(U[:, 0] == 4, 3, U[:, 0])
+    U[:5, 0] = 4  # five patients at the top level
+    basis = FunctionBasis.fit(U, step_min_count=10, **_ARGS)
+    (_, cuts), *_ = basis.steps
+    V = (U[:, 0] - basis.in_center[0]) / basis.in_scale[0]
+    above = (V[:, None] > cuts).sum(axis=0)
+    assert len(np.unique(U[:, 0])) == 5
+    assert len(cuts) == 3  # 0|1, 1|2, 2|3 kept; 3|4 has only five patients above it
+    assert ((above >= 10) & (len(U) - above >= 10)).all()
+
+
+def test_when_new_rows_are_transformed_then_they_get_the_columns_the_cohort_rows_got():
+    U = _inputs()
+    basis = FunctionBasis.fit(U, step_min_count=10, **_ARGS)
+    np.testing.assert_array_equal(basis.transform(U[::-1][:50]), basis.transform(U)[::-1][:50])
+    F = basis.transform(U)
+    assert F.shape[1] == sum(basis.sizes) == len(basis.column_inputs())
+    np.testing.assert_allclose(F.mean(axis=0), 0.0, atol=1e-12)  # standardised on the cohort
+
+
+def test_when_columns_are_mapped_to_inputs_then_hinges_map_past_the_last_input():
+    U = _inputs()
+    basis = FunctionBasis.fit(U, step_min_count=10, **_ARGS)
+    cols = basis.column_inputs()
+    lin, spl, hinge = basis.sizes
+    np.testing.assert_array_equal(cols[:lin], [0, 1, 2])
+    assert set(cols[lin : lin + spl]) == {0, 2}  # steps of the count, spline terms of the continuous input
+    assert (cols[lin + spl :] == 3).all() and hinge == 6
+
+
+def test_when_effect_inputs_have_relevance_scales_then_they_scale_only_their_own_effect_columns():
+    """ARD: input j's relevance multiplies the prior SD of every effect column built from j, in each alternative."""
+    from workbench.models.bcf import BCFModel
+    from workbench.testing import demo_effect_data
+
+    _, data, _ = demo_effect_data(300, 3)
+    m = BCFModel(model_config={"tau_relevance": True})  # opt-in (docs/models.md, session 14)
+    m._prepare(data)
+    P = m._tau_basis.in_center.shape[0]
+    relevance = np.linspace(0.5, 3.0, P)
+    scales = {name: 0.7 for name in m._scale_names()}
+    plain = m._prior_variance(scales, None, np)
+    ard = m._prior_variance(scales, relevance, np)
+    cols = m._tau_basis.column_inputs()
+    factor = np.concatenate([relevance, [1.0]])[cols] ** 2  # hinges (two inputs) keep the block's scale
+    start = 0
+    for group, n in m._layout():
+        block = slice(start, start + n)
+        expected = plain[block] * factor if group == "tau_het" else plain[block]
+        np.testing.assert_allclose(ard[block], expected)
+        start += n
+    assert start == len(ard) and sum(g == "tau_het" for g, _ in m._layout()) == len(m._nonref()) == 3
+    assert "lam_tau" in m.build_model(data).named_vars
+    off = BCFModel(model_config={"tau_relevance": False})
+    off._prepare(data)
+    assert "lam_tau" not in off.build_model(data).named_vars
