@@ -91,7 +91,7 @@ class FunctionBasis:
     knot: np.ndarray  # (H,)
     center: np.ndarray  # standardisation of the raw feature columns
     scale: np.ndarray
-    sizes: tuple[int, int, int]  # columns per group (lin, spl, int)
+    sizes: tuple[int, int, int]  # columns per group (lin, spl = splines then steps, int)
 
     @classmethod
     def fit(
