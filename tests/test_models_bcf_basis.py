@@ -97,3 +97,62 @@ def test_when_effect_inputs_have_relevance_scales_then_they_scale_only_their_own
     off = BCFModel(model_config={"tau_relevance": False})
     off._prepare(data)
     assert "lam_tau" not in off.build_model(data).named_vars
+
+
+def test_when_scales_are_folded_then_their_prior_is_still_the_half_normal():
+    """Each residual effect scale is |z|, z ~ Normal(0, c): it must keep the HalfNormal(c) prior.
+
+    The likelihood sees only squared scales, so the same prior means the same posterior; what
+    changes is the space NUTS moves in (no log transform with a long tail toward zero).
+    """
+    import pymc as pm
+    from scipy import stats
+
+    from workbench.models.bcf import BCFModel
+    from workbench.testing import demo_effect_data
+
+    _, data, _ = demo_effect_data(300, 3)
+    m = BCFModel()
+    m._prepare(data)
+    model = m.build_model(data)
+    free = {v.name for v in model.free_RVs}
+    scales = [f"s_resid_{k}" for k in m._nonref()]
+    assert free == {"sigma"} | {f"s_{n}" for n in m._scale_names()} | {f"signed_{s}" for s in scales}
+    for name in scales:
+        prior_sd = m.model_config["resid_scale"]
+        draws = pm.draw(model[name], draws=4000, random_seed=11)
+        assert draws.min() >= 0.0
+        assert stats.kstest(draws, stats.halfnorm(scale=prior_sd).cdf).pvalue > 0.01, name
+        # the log density of the signed variable at +-x is the HalfNormal's at x, less log 2
+        logp = model.compile_logp(vars=[model[f"signed_{name}"]], sum=True)
+        point = model.initial_point()
+        for x in (0.05, 0.8):
+            at = [logp({**point, f"signed_{name}": sign * x}) for sign in (1, -1)]
+            np.testing.assert_allclose(at, stats.halfnorm(scale=prior_sd).logpdf(x) - np.log(2), rtol=1e-7)
+
+
+def test_when_a_scale_nears_zero_then_the_marginal_likelihood_stays_the_gaussian_one():
+    """The integrated-out likelihood equals N(0, V + Phi D Phi') exactly, also with a block scale at 1e-9.
+
+    It is evaluated in prior-SD units (no 1/d), which stays exact as any scale nears zero.
+    """
+    from scipy import stats
+
+    from workbench.models.bcf import BCFModel
+    from workbench.testing import demo_effect_data
+
+    _, data, _ = demo_effect_data(150, 5)
+    m = BCFModel()
+    m._prepare(data)
+    model = m.build_model(data)
+    like = model.compile_logp(vars=[model["marginal_likelihood"]])
+    Phi, y = m._design(), m._y_std()
+    for tiny in (0.3, 1e-9):
+        point = {**model.initial_point(), "sigma_log__": np.log(0.8), "s_tau_het_log__": np.log(tiny)}
+        point |= {f"s_{n}_log__": np.log(0.4) for n in m._scale_names() if n != "tau_het"}
+        point |= {f"signed_s_resid_{k}": 0.2 * k for k in m._nonref()}
+        scales = {n: np.exp(point[f"s_{n}_log__"]) for n in m._scale_names()}
+        d = m._prior_variance(scales, None, np)
+        arm_var = m._arm_variances(0.64, {k: 0.2 * k for k in m._nonref()}, np.array)[m._t]
+        expected = stats.multivariate_normal(np.zeros(len(y)), np.diag(arm_var) + Phi @ np.diag(d) @ Phi.T).logpdf(y)
+        np.testing.assert_allclose(like(point), expected, rtol=1e-8)

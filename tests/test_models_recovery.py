@@ -172,6 +172,10 @@ def test_when_bcf_fits_the_demo_cohort_then_a_reloaded_run_predicts_new_patients
     )
     cov, ate_err = _coverage(model.predict_effects(), truth)
     print("bcf coverage", cov, "ate error", ate_err)
+    # the folded scales are stored as scales (non-negative), their meaningless signs not at all
+    stored = {str(v) for v in model.idata["posterior"].data_vars}
+    assert {"s_tau_het", "s_resid_1"} <= stored and not any(v.startswith("signed_") for v in stored)
+    assert (model.idata["posterior"]["s_resid_1"].values >= 0).all()
     assert cov.mean() >= 0.75, cov
     assert np.abs(ate_err).max() < 2.5, ate_err
     # new patients are predicted from the stored basis weights, aligned draw by draw with the posterior
