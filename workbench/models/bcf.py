@@ -474,8 +474,8 @@ class BCFModel(TreatmentEffectModel):
         post = self._group("posterior")
         # the folded scales' signs carry no information: keep the scales alone
         post = post.drop_vars([v for v in post.data_vars if str(v).startswith(_SIGNED)])
-        self.idata["posterior"] = xr.DataTree(post)
         if self.data.outcome_kind == "binary":
+            self.idata["posterior"] = xr.DataTree(post)
             return
         stats = self._arm_statistics(self._design())
         C, D = post.sizes["chain"], post.sizes["draw"]
