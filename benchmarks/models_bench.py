@@ -64,7 +64,20 @@ def _metrics(eff_draws: np.ndarray, truth: np.ndarray) -> dict[str, np.ndarray]:
         # patient's interval is asked to hold the same number (see _constant_note)
         "truth_sd": truth.std(axis=0),
         "truth_mean": truth.mean(axis=0),
+        # how much of the true spread of effects the estimates recover: the slope of the estimated on
+        # the true effects (1: full size; well below 1: heterogeneity shrunk towards the average, which
+        # a wide enough interval can still cover, so coverage alone does not show it); 0 where the
+        # true effect is constant
+        "spread_recovered": _slope(est, truth),
     }
+
+
+def _slope(est: np.ndarray, truth: np.ndarray) -> np.ndarray:
+    """Per-column least-squares slope of ``est`` on ``truth`` (0 where ``truth`` does not vary)."""
+    tc = truth - truth.mean(axis=0)
+    var = (tc**2).sum(axis=0)
+    cov = (tc * (est - est.mean(axis=0))).sum(axis=0)
+    return np.divide(cov, var, out=np.zeros_like(cov), where=var > 1e-12 * len(truth))
 
 
 def _constant_note(truth_sd: float, truth_mean: float) -> str:
@@ -88,7 +101,8 @@ def _report(label: str, alts: tuple[str, ...], m: dict[str, np.ndarray], extra: 
         print(
             f"    {a:>14}: sqrt(PEHE) {m['sqrt_pehe'][k]:.3f}  ATE error {m['ate_error'][k]:+.3f}"
             f" (z {m['ate_z'][k]:+.2f})  90% coverage {m['coverage90'][k]:.1%}"
-            f"  true-effect SD {m['truth_sd'][k]:.3f}{_constant_note(m['truth_sd'][k], m['truth_mean'][k])}"
+            f"  true-effect SD {m['truth_sd'][k]:.3f}  spread recovered {m['spread_recovered'][k]:.2f}"
+            f"{_constant_note(m['truth_sd'][k], m['truth_mean'][k])}"
         )
         out[a] = {key: round(float(v[k]), 4) for key, v in m.items()}
     return out

@@ -66,3 +66,18 @@ def test_when_the_true_effect_is_constant_then_the_benchmark_says_to_read_the_av
         m = bench._metrics(draws + truth[None], truth)
         note = bench._constant_note(m["truth_sd"][1], m["truth_mean"][1])
         assert ("constant true effect" in note) is flagged
+
+
+def test_when_estimates_are_shrunk_towards_the_average_then_the_benchmark_reports_the_spread_recovered():
+    bench = _module("models_bench")
+    rng = np.random.default_rng(7)
+    truth = np.column_stack([np.zeros(400), rng.normal(1.0, 2.0, 400), np.full(400, 3.0)])
+    shrunk = truth.mean(axis=0) + 0.4 * (truth - truth.mean(axis=0))
+    # wide draws around the shrunk estimates: coverage looks fine while 60 % of the spread is lost
+    draws = shrunk[None] + rng.normal(0.0, 2.5, size=(300, 400, 3))
+    m = bench._metrics(draws, truth)
+    assert abs(m["spread_recovered"][1] - 0.4) < 0.05
+    assert m["coverage90"][1] > 0.9
+    assert m["spread_recovered"][2] == 0.0  # a constant true effect has no spread to recover
+    exact = bench._metrics(truth[None] + rng.normal(0.0, 0.01, size=(50, 400, 3)), truth)
+    assert abs(exact["spread_recovered"][1] - 1.0) < 0.01
