@@ -26,7 +26,7 @@ R-hat up to 1.9 on the average effect) while this construction samples with NUTS
 * binary outcomes: Bernoulli-logit with the weights sampled by NUTS (non-centred);
 * continuous outcomes, since 2.1: a **residual effect term** per non-reference alternative,
   ``tau_k(x) = basis part + r_k(x)`` with ``r_k`` white noise of scale ``s_resid_k`` (half-normal,
-  ``tau_scale``).  A finite basis cannot express every effect surface (steps on a product, three-way
+  ``resid_scale``).  A finite basis cannot express every effect surface (steps on a product, three-way
   terms); without this term its posterior is confidently wrong there (2.0: 90 % intervals covered
   52-86 % of true effects).  Effect heterogeneity the basis misses shows up as extra outcome variance
   in the arm that received ``k`` only, so ``s_resid_k`` is identified by the arms' residual variances
@@ -193,7 +193,7 @@ def _folded_half_normal(name: str, sigma: float) -> Any:
     samples ``z`` with no boundary at zero.  A residual effect scale's posterior is flat from zero
     up to a wall (it is identified only by the arm's extra variance); under the log transform that
     is a long left tail beside a steep right wall, and it was the slowest-mixing quantity of every
-    demo fit (bulk ESS 337-434 per 1,000 draws against 1,386-1,559 folded; docs/models.md).  The
+    demo fit (bulk ESS 337-434 per 1,000 draws against 1,421-1,502 folded; docs/models.md).  The
     block scales stay log-transformed: their posteriors peak near zero with a long right tail,
     which folding turns into heavy tails (``s_mu_score``: 1,660 against 450-576).
     """
