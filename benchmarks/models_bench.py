@@ -111,6 +111,7 @@ def _report(label: str, alts: tuple[str, ...], m: dict[str, np.ndarray], extra: 
 def _fit_figures(model: Any, seconds: float) -> dict[str, Any]:
     d = model.diagnostics
     return {
+        "model_version": model.version,
         "sampler": model.fit_info["sampler"],
         "seconds": round(seconds, 1),
         "compile_seconds": round(float(model.fit_info.get("compile_seconds", 0.0)), 1),
@@ -350,6 +351,11 @@ def main() -> None:
     ap.add_argument("--skip-recovery", action="store_true")
     ap.add_argument("--skip-full-fit", action="store_true")
     ap.add_argument("--save", type=Path, default=None, help="also write every figure to this JSON file")
+    ap.add_argument(
+        "--merge",
+        action="store_true",
+        help="merge into an existing --save file (runs split across processes build one file)",
+    )
     args = ap.parse_args()
     seeds = [int(s) for s in args.seeds.split(",") if s]
     RESULTS["machine"] = {"cpus": os.cpu_count(), "python": platform.python_version(), "start": _load()}
@@ -365,9 +371,28 @@ def main() -> None:
         speed(min(args.n, args.speed_n), seeds[0])
     RESULTS["generated_at"] = time.strftime("%Y-%m-%dT%H:%M:%S")
     if args.save:
-        args.save.parent.mkdir(parents=True, exist_ok=True)
-        args.save.write_text(json.dumps(RESULTS, indent=2))
+        _save(args.save, RESULTS, merge=args.merge)
         print(f"\nfigures written to {args.save}")
+
+
+def _merged(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
+    """``new`` over ``old``, key by key at every depth (a setting's models from two runs sit side by side)."""
+    out = dict(old)
+    for key, value in new.items():
+        out[key] = _merged(out[key], value) if isinstance(value, dict) and isinstance(out.get(key), dict) else value
+    return out
+
+
+def _save(path: Path, results: dict[str, Any], *, merge: bool) -> None:
+    """Write the figures; with ``merge``, under a lock, over what another run already wrote there."""
+    import fcntl
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path.with_suffix(".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if merge and path.exists():
+            results = _merged(json.loads(path.read_text()), results)
+        path.write_text(json.dumps(results, indent=2))
 
 
 if __name__ == "__main__":
