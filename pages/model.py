@@ -4,6 +4,7 @@ import streamlit as st
 from ui.auth import require_actor
 from ui.resources import workbench
 from workbench.models import available_models
+from workbench.models.validation import misses
 from workbench.plots import plot_ess, plot_ppc, plot_rank, plot_trace
 from workbench.review.run_quality import run_quality
 from workbench.runs import FitRequest, RunError, approve_run, fit_run, list_runs, load_run, model_card
@@ -70,7 +71,10 @@ with tab_card:
     st.markdown("**Assumptions**\n" + "\n".join(f"- {line}" for line in card.assumptions))
     st.markdown("**Limits**\n" + "\n".join(f"- {line}" for line in card.limits))
     st.markdown("**Validation (from the benchmarks)**")
+    if card.validation_summary:
+        st.markdown("\n".join(f"- {line}" for line in card.validation_summary))
     if card.validation:
+        st.caption(f"From {card.validation_source}.")
         st.json(card.validation, expanded=False)
     else:
         st.caption("No validation figures saved yet: run `make bench`.")
@@ -93,6 +97,8 @@ with tab_diag:
         observed, predicted = model.predictive_check_draws()
         st.plotly_chart(plot_ppc(observed, predicted), key="ppc_plot", width="stretch")
 with tab_approve:
+    for line in misses(card.validation_summary):
+        st.warning(f"Benchmark: {line}")
     if run.status == "approved":
         st.success(f"Approved by {run.reviewed_by}: {run.review_note}")
     else:

@@ -198,6 +198,34 @@ def test_when_a_run_failed_its_diagnostics_then_the_model_page_says_so(app_home)
     assert failed == (not run.reliable and not run.approximate)
 
 
+def test_when_the_benchmark_found_a_model_too_narrow_then_its_model_card_says_so(app_home):
+    import json
+
+    from workbench.models import get_model
+    from workbench.models.validation import VALIDATION_FILE
+    from workbench.runs import list_runs
+
+    runs = {r.id: r for r in list_runs(_wb(app_home))}
+    shown = runs[max(runs)]  # the page opens on the newest run
+    figures = {"model_version": shown.model_version, "passed": True, "coverage90": 0.62, "truth_sd": 5.2}
+    validation = {
+        "acic2016": {
+            "settings": {"4": {"linear_t_learner": {"sqrt_pehe": 4.5}, shown.model_name: figures | {"sqrt_pehe": 3.1}}}
+        }
+    }
+    (app_home / "var" / VALIDATION_FILE).write_text(json.dumps(validation))
+    at = _app(app_home, "datasci", "pages/model.py")
+    assert not at.exception
+    assert at.selectbox(key="run_select").value == shown.id
+    text = "\n".join(m.value for m in at.markdown)
+    assert "TOO NARROW on ACIC 2016 settings 4 (62 %)" in text
+    assert "closer to the truth than a linear T-learner's (sqrt(PEHE)) on 1 of 1 settings" in text
+    for limit in get_model(shown.model_name).card_limits:
+        assert limit in text
+    # ... and where the run is approved, as a warning
+    assert any(w.value.startswith("Benchmark: TOO NARROW on ACIC 2016 settings 4") for w in at.warning)
+
+
 def test_when_a_clinician_opens_the_privacy_page_then_it_is_refused(app_home):
     at = _app(app_home, "clinician", "pages/privacy.py")
     assert not at.exception

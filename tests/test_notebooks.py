@@ -244,6 +244,11 @@ def test_when_the_validation_notebook_runs_then_every_model_is_scored_on_known_t
         assert {r["model"] for r in scores["acic"]} == set(scores["names"])
     else:
         assert scores["acic"] is None and "ACIC 2016 skipped" in _text(nb)
+    # the last cell quotes the full benchmark as the model card does (a fresh home: the recorded run)
+    text = _text(nb)
+    assert "From the benchmark run recorded with this release" in text
+    for name in ("hierarchical", "bcf"):
+        assert any(x.startswith(f"- {name}: ACIC 2016") for x in text.splitlines()), name
 
 
 @pytest.mark.sampling

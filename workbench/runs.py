@@ -20,6 +20,7 @@ from sqlalchemy import select
 from workbench.cohort import analysis_frame
 from workbench.governance.roles import SYSTEM_ACTOR, Actor, require
 from workbench.models import EffectData, TreatmentEffectModel, get_model
+from workbench.models.validation import load_validation, validation_lines
 from workbench.scenario import ALTERNATIVES, COVARIATES, OUTCOME_KIND, OUTCOMES
 from workbench.store.service import Context, Workbench, service
 from workbench.store.tables import ModelRun, ModelRunPatient
@@ -203,9 +204,6 @@ def ensure_demo_runs(wb: Workbench, *, progress: Progress | None = None) -> list
     return lines
 
 
-VALIDATION_FILE = "validation.json"
-
-
 @dataclass(frozen=True)
 class ModelCard:
     """What a clinician should know before trusting a run: use, data, assumptions, limits, validation."""
@@ -218,15 +216,20 @@ class ModelCard:
     limits: list[str]
     diagnostics: dict[str, Any]
     validation: dict[str, Any] | None
+    #: the benchmark figures of this run's model in sentences, its misses first
+    validation_summary: list[str]
+    #: which benchmark run the figures come from (local, or recorded with the release)
+    validation_source: str
 
 
 def model_card(wb: Workbench, run: ModelRun) -> ModelCard:
-    """The model card of a run; validation figures come from the last benchmark run, when saved."""
-    import json
-
-    validation_path = wb.settings.var_dir / VALIDATION_FILE
-    validation = json.loads(validation_path.read_text()) if validation_path.exists() else None
+    """The model card of a run; validation figures from the local benchmark run, else the recorded one."""
+    validation, validation_source = load_validation(wb.settings.var_dir)
     diagnostics = dict(run.diagnostics)
+    try:
+        model_limits = list(get_model(run.model_name).card_limits)
+    except KeyError:  # a model from a package no longer installed: its run still has a card
+        model_limits = []
     reviewed = (
         f"approved by {run.reviewed_by} on {run.reviewed_at:%Y-%m-%d}: {run.review_note}"
         if run.status == "approved" and run.reviewed_at
@@ -261,7 +264,10 @@ def model_card(wb: Workbench, run: ModelRun) -> ModelCard:
             "Individual estimates are uncertain; the intervals say how much. P(best) is not P(benefit).",
             "Adverse events are modelled as one binary outcome; their kinds differ by drug.",
             "Patients who declined model training are not represented.",
+            *model_limits,
         ],
         diagnostics=diagnostics,
         validation=validation,
+        validation_summary=validation_lines(validation, run.model_name, run.model_version),
+        validation_source=validation_source,
     )

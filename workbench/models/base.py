@@ -64,6 +64,8 @@ class TreatmentEffectModel(ABC):
     version: ClassVar[str] = "0"
     #: nutpie needs gradients for every free variable; BART (PGBART) models set this False.
     supports_nutpie: ClassVar[bool] = True
+    #: What the model's form cannot express, in words for its model card (the card adds the figures).
+    card_limits: ClassVar[tuple[str, ...]] = ()
 
     def __init__(
         self,

@@ -205,6 +205,12 @@ class BCFModel(TreatmentEffectModel):
 
     name = "bcf"
     version = "2.4"
+    card_limits = (
+        "Differences in effect between patients are shrunk towards one average effect, and a residual effect "
+        "term that noisy outcomes cannot pin down widens every interval: its intervals are wide where the "
+        "effects are simple (the demo cohort), and its estimates understate how much patients differ "
+        "(docs/models.md).",
+    )
 
     @property
     def default_model_config(self) -> dict[str, Any]:

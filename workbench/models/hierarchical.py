@@ -75,6 +75,11 @@ class HierarchicalEffectModel(TreatmentEffectModel):
 
     name = "hierarchical"
     version = "2.2"
+    card_limits = (
+        "Each covariate modifies an effect on its own (linear and spline terms, no interactions): where the "
+        "true effect depends on combinations of covariates or jumps at thresholds, its intervals are too "
+        "narrow (ACIC 2016, docs/models.md). Compare with a bcf run when that is plausible.",
+    )
 
     @property
     def default_sampler_config(self) -> dict[str, Any]:
