@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from workbench.models.bcf import FunctionBasis
 
@@ -99,36 +100,57 @@ def test_when_effect_inputs_have_relevance_scales_then_they_scale_only_their_own
     assert "lam_tau" not in off.build_model(data).named_vars
 
 
-def test_when_scales_are_folded_then_their_prior_is_still_the_half_normal():
-    """Each residual effect scale is |z|, z ~ Normal(0, c): it must keep the HalfNormal(c) prior.
+@pytest.mark.parametrize("prior", ["pc", "half_normal"])
+def test_when_scales_are_folded_then_their_prior_is_still_the_stated_one(prior: str):
+    """Each residual effect scale is |z|: it must keep its stated prior, whichever is configured.
 
-    The likelihood sees only squared scales, so the same prior means the same posterior; what
-    changes is the space NUTS moves in (no log transform with a long tail toward zero).
+    The opt-in penalised-complexity prior is Exponential(rate) with P(SD > 1) = 0.01, written as |z|
+    with z ~ Laplace(0, 1 / rate); the default is HalfNormal(0.5), as |z| with z ~ Normal(0, 0.5).  The likelihood
+    sees only squared scales, so the same prior means the same posterior; what changes is the space
+    NUTS moves in (no log transform with a long tail toward zero).
     """
     import pymc as pm
     from scipy import stats
 
     from workbench.models.bcf import BCFModel
+    from workbench.models.residual import pc_rate
     from workbench.testing import demo_effect_data
 
     _, data, _ = demo_effect_data(300, 3)
-    m = BCFModel()
+    m = BCFModel(model_config={"resid_prior": prior})
     m._prepare(data)
     model = m.build_model(data)
     free = {v.name for v in model.free_RVs}
     scales = [f"s_resid_{k}" for k in m._nonref()]
     assert free == {"sigma"} | {f"s_{n}" for n in m._scale_names()} | {f"signed_{s}" for s in scales}
+    cfg = m.model_config
+    if prior == "pc":
+        rate = pc_rate(cfg["resid_pc_upper"], cfg["resid_pc_tail"])
+        assert rate == pytest.approx(np.log(100.0))  # the stated tail: P(SD > 1 outcome SD) = 0.01
+        expected = stats.expon(scale=1.0 / rate)
+    else:
+        expected = stats.halfnorm(scale=cfg["resid_scale"])
     for name in scales:
-        prior_sd = m.model_config["resid_scale"]
         draws = pm.draw(model[name], draws=4000, random_seed=11)
         assert draws.min() >= 0.0
-        assert stats.kstest(draws, stats.halfnorm(scale=prior_sd).cdf).pvalue > 0.01, name
-        # the log density of the signed variable at +-x is the HalfNormal's at x, less log 2
+        assert stats.kstest(draws, expected.cdf).pvalue > 0.01, name
+        # the log density of the signed variable at +-x is the stated prior's at x, less log 2
         logp = model.compile_logp(vars=[model[f"signed_{name}"]], sum=True)
         point = model.initial_point()
         for x in (0.05, 0.8):
             at = [logp({**point, f"signed_{name}": sign * x}) for sign in (1, -1)]
-            np.testing.assert_allclose(at, stats.halfnorm(scale=prior_sd).logpdf(x) - np.log(2), rtol=1e-7)
+            np.testing.assert_allclose(at, expected.logpdf(x) - np.log(2), rtol=1e-7)
+
+
+def test_when_the_residual_prior_is_unknown_then_building_the_model_says_which_values_exist():
+    from workbench.models.bcf import BCFModel
+    from workbench.testing import demo_effect_data
+
+    _, data, _ = demo_effect_data(120, 3)
+    m = BCFModel(model_config={"resid_prior": "cauchy"})
+    m._prepare(data)
+    with pytest.raises(ValueError, match="resid_prior must be 'pc' or 'half_normal'"):
+        m.build_model(data)
 
 
 def test_when_a_scale_nears_zero_then_the_marginal_likelihood_stays_the_gaussian_one():

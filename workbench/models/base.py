@@ -26,6 +26,7 @@ from workbench.models.diagnostics import Diagnostics, evaluate, ppc_binary, ppc_
 from workbench.models.persistence import read_tree, write_tree
 from workbench.models.posterior import DEFAULT_OVERLAP_THRESHOLD, EffectPosterior
 from workbench.models.propensity import PropensityModel
+from workbench.models.residual import residual_draws
 
 log = logging.getLogger(__name__)
 
@@ -334,6 +335,17 @@ class TreatmentEffectModel(ABC):
 
     def _after_sampling(self) -> None:  # noqa: B027
         """Hook for models that must derive extra draws while the fitted model is in memory."""
+
+    def _residual(self) -> bool:
+        """Whether the run has a residual effect term (``tau_residual``; continuous outcomes only)."""
+        if self.data is None:
+            raise RuntimeError("fit or load the model first")
+        return bool(self.model_config.get("tau_residual", False)) and self.data.outcome_kind != "binary"
+
+    def _residual_draws(self, Z: np.ndarray, k: int, draw_idx: np.ndarray) -> np.ndarray:
+        """(S, N) draws of alternative ``k``'s residual effect for these rows (:mod:`workbench.models.residual`)."""
+        scale = _stack(self._group("posterior")[f"s_resid_{k}"])
+        return residual_draws(scale, Z, k, int(self.fit_info.get("seed", 0)), draw_idx)
 
     def _group(self, name: str) -> xr.Dataset:
         """One group of the fitted run (``posterior``, ``sample_stats``) as a Dataset (no copy)."""

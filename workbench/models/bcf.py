@@ -34,7 +34,11 @@ R-hat up to 1.9 on the average effect) while this construction samples with NUTS
   itself changes the noise variance, ``s_resid_k`` is over-estimated: intervals get wider, not narrower.
   Since 2.4 ``s_resid_k`` is sampled *folded* (``|z|``, same prior and posterior, no log transform),
   and the integrated likelihood is evaluated in prior-SD units (no ``1/d``): same model, and the
-  demo cohort's fit no longer needs extra draws to pass the ESS gate.
+  demo cohort's fit no longer needs extra draws to pass the ESS gate.  Opt-in, ``resid_prior:
+  "pc"``: the *penalised-complexity* prior (Simpson et al. 2017), exponential with ``P(s_resid_k >
+  1 outcome SD) = 0.01``, which shrinks towards the basis-only model and narrows the demo cohort's
+  intervals a little, but left the sampler short of the ESS gate on ACIC 2016 settings 9 and 10, so
+  it is not the default (docs/models.md, session 18).
 * since 2.2, continuous outcomes: a **cross-fitted prognostic score** (boosted trees' out-of-fold
   estimate of the outcome under the reference given the covariates, learnt from the reference arm;
   :mod:`workbench.models.prognostic`) is one more input of ``mu``, with its own linear + spline
@@ -70,13 +74,12 @@ from scipy.linalg import cho_solve, cholesky, solve_triangular
 from scipy.special import expit
 
 from workbench.models.base import ModelLoadError, TreatmentEffectModel, _stack
-from workbench.models.data import EffectData, row_hash
+from workbench.models.data import EffectData
 from workbench.models.hierarchical import _KNOT_QUANTILES, rcs_terms
 from workbench.models.prognostic import PrognosticScore
+from workbench.models.residual import residual_scale, without_signs
 
 _GROUPS = ("lin", "spl", "int")
-#: Prefix of the signed variable behind each folded scale (dropped from the stored posterior).
-_SIGNED = "signed_"
 #: Fewest reference-arm patients the prognostic score is learnt from: below this, trees with the
 #: default 20 patients per leaf split a fold's training set at most once or twice, so the score would
 #: be near-constant noise, and the model is 2.1's.
@@ -186,20 +189,6 @@ class FunctionBasis:
         return (self._raw(U) - self.center) / self.scale
 
 
-def _folded_half_normal(name: str, sigma: float) -> Any:
-    """``HalfNormal(sigma)`` written as ``|z|`` with ``z ~ Normal(0, sigma)``.
-
-    The same prior, and the same posterior because the likelihood sees only the square; but NUTS
-    samples ``z`` with no boundary at zero.  A residual effect scale's posterior is flat from zero
-    up to a wall (it is identified only by the arm's extra variance); under the log transform that
-    is a long left tail beside a steep right wall, and it was the slowest-mixing quantity of every
-    demo fit (bulk ESS 337-434 per 1,000 draws against 1,421-1,502 folded; docs/models.md).  The
-    block scales stay log-transformed: their posteriors peak near zero with a long right tail,
-    which folding turns into heavy tails (``s_mu_score``: 1,660 against 450-576).
-    """
-    return pm.Deterministic(name, pt.abs(pm.Normal(f"{_SIGNED}{name}", 0.0, sigma)))
-
-
 class BCFModel(TreatmentEffectModel):
     """Flexible non-linear effect model: separate prognostic and effect functions with shrinkage."""
 
@@ -234,7 +223,14 @@ class BCFModel(TreatmentEffectModel):
             "tau_scale": 0.5,
             # continuous outcomes: a residual effect term per alternative, what the basis cannot express
             "tau_residual": True,
-            # half-normal scale of each residual effect SD (outcome SDs)
+            # prior of each residual effect SD (workbench.models.residual): "half_normal",
+            # HalfNormal(resid_scale); or "pc", the penalised-complexity prior, exponential, shrinking
+            # towards the model without the term, with P(SD > resid_pc_upper outcome SDs) =
+            # resid_pc_tail (R-INLA's default tail for a random effect's SD); opt-in, it sampled short
+            # of the ESS gate on two ACIC 2016 settings (docs/models.md, session 18)
+            "resid_prior": "half_normal",
+            "resid_pc_upper": 1.0,
+            "resid_pc_tail": 0.01,
             "resid_scale": 0.5,
             # 2.2, continuous outcomes: a cross-fitted boosted-trees estimate of the outcome under the
             # reference given the covariates as one more input of mu (linear + spline terms, own
@@ -335,12 +331,6 @@ class BCFModel(TreatmentEffectModel):
         if self._score is not None:
             names.append("mu_score")
         return [*names, "tau_het"]
-
-    def _residual(self) -> bool:
-        """Whether the model has the residual effect term (continuous outcomes only)."""
-        if not (self.data is not None):
-            raise RuntimeError("fit or load the model first")
-        return bool(self.model_config["tau_residual"]) and self.data.outcome_kind != "binary"
 
     def _features(self, Z: np.ndarray, prop: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(N, J_mu) prognostic features with intercept, (N, J_tau) effect features with constant."""
@@ -461,7 +451,7 @@ class BCFModel(TreatmentEffectModel):
                 resid = {}
                 if self._residual():
                     for k in self._nonref():
-                        resid[k] = _folded_half_normal(f"s_resid_{k}", cfg["resid_scale"])
+                        resid[k] = residual_scale(f"s_resid_{k}", cfg)
                 v = self._arm_variances(sigma**2, resid, pt.stack)
                 # y ~ N(0, V + Phi D Phi') with V = diag(arm variance), by Woodbury / the determinant
                 # lemma in prior-SD units: det = det(V) det(A), A = I + S Phi'V^-1 Phi S, S = D^1/2
@@ -479,7 +469,7 @@ class BCFModel(TreatmentEffectModel):
             raise RuntimeError("fit or load the model first")
         post = self._group("posterior")
         # the folded scales' signs carry no information: keep the scales alone
-        post = post.drop_vars([v for v in post.data_vars if str(v).startswith(_SIGNED)])
+        post = without_signs(post)
         if self.data.outcome_kind == "binary":
             self.idata["posterior"] = xr.DataTree(post)
             return
@@ -524,24 +514,6 @@ class BCFModel(TreatmentEffectModel):
             for k in taus:
                 taus[k] = taus[k] + self._residual_draws(Z, k, draw_idx)
         return w[:, :jm] @ F_mu.T, taus
-
-    def _residual_draws(self, Z: np.ndarray, k: int, draw_idx: np.ndarray) -> np.ndarray:
-        """(S, N) draws of the residual effect ``r_k(x) ~ N(0, s_resid_k^2)``, independent between patients.
-
-        The part of the effect the basis cannot express, as white noise (a nugget) on top of
-        ``tau_k``.  Its draws are keyed by the covariate row itself, so a patient gets the same draws
-        whether predicted as stored or as new, in any batch, after a reload.  The prior (not the
-        conditional given this patient's own outcome) is used for every patient: slightly wider.
-        """
-        if not (self.idata is not None):
-            raise RuntimeError("fit or load the model first")
-        scale = _stack(self._group("posterior")[f"s_resid_{k}"])
-        total = scale.shape[0]
-        seed = int(self.fit_info.get("seed", 0))
-        eps = np.empty((Z.shape[0], total))
-        for i, row in enumerate(Z):
-            eps[i] = np.random.default_rng([seed, k, row_hash(row)]).standard_normal(total)
-        return scale[draw_idx, None] * eps[:, draw_idx].T
 
     def _eta(self, Z: np.ndarray, prop: np.ndarray, draw_idx: np.ndarray) -> np.ndarray:
         """(S, N, K) linear predictor on the standardised (or log-odds) scale."""
