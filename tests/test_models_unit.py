@@ -342,3 +342,40 @@ def test_when_only_ess_fails_then_the_run_is_sampled_again_with_enough_draws():
     d = diag(150.0, ["ess_tail"])
     d.n_draws = 100  # 4 x 100 draws < 2 x 400: a quick look, left as the user asked
     assert small._ess_extension(d) == 1
+
+
+def test_when_the_hierarchical_model_has_a_residual_effect_term_then_only_treated_arms_get_its_variance():
+    """Opt-in ``tau_residual``: the noise SD of a patient who received k is sqrt(sigma^2 + s_resid_k^2).
+
+    The reference arm keeps sigma alone; that difference between the arms' variances is what
+    identifies the term.  At a point with every coefficient 0 the linear predictor is 0, so the
+    outcome log density is a plain sum of Normal densities with those SDs.
+    """
+    from scipy import stats
+
+    from workbench.testing import demo_effect_data
+
+    _, data, _ = demo_effect_data(120, 3)
+    m = HierarchicalEffectModel(model_config={"tau_residual": True})
+    m._prepare(data)
+    model = m.build_model(data)
+    nonref = list(m._nonref())
+    assert {f"signed_s_resid_{k}" for k in nonref} <= {v.name for v in model.free_RVs}
+    point = {name: np.zeros_like(value) for name, value in model.initial_point().items()}
+    sigma, scales = 0.8, {k: 0.1 * (i + 1) for i, k in enumerate(nonref)}
+    point["sigma_log__"] = np.log(sigma)
+    for k, s in scales.items():
+        point[f"signed_s_resid_{k}"] = -s if k == nonref[0] else s  # folded: the sign must not matter
+    logp = model.compile_logp(vars=[model["obs"]], sum=True)
+    values = m._data_values()
+    extra = values["T"] @ np.array([scales[k] ** 2 for k in nonref])
+    want = stats.norm(0.0, np.sqrt(sigma**2 + extra)).logpdf(values["y"]).sum()
+    assert float(logp(point)) == pytest.approx(want, rel=1e-9)
+    # without the term every arm has sigma alone
+    plain = HierarchicalEffectModel()
+    plain._prepare(data)
+    pmodel = plain.build_model(data)
+    ppoint = {name: np.zeros_like(value) for name, value in pmodel.initial_point().items()}
+    ppoint["sigma_log__"] = np.log(sigma)
+    got = float(pmodel.compile_logp(vars=[pmodel["obs"]], sum=True)(ppoint))
+    assert got == pytest.approx(stats.norm(0.0, sigma).logpdf(values["y"]).sum(), rel=1e-9)
