@@ -138,9 +138,9 @@ class HierarchicalEffectModel(TreatmentEffectModel):
             "parameterisation": "non_centred",
             "sigma_scale": 1.0,
             # Continuous outcomes: a residual effect term per alternative, white noise per patient for
-            # what additive modifiers cannot express (interactions, thresholds); off by default until
-            # measured on both validation sets (docs/models.md).  Its prior as in bcf:
-            # workbench.models.residual.
+            # what additive modifiers cannot express (interactions, thresholds); off by default, as it
+            # over-covers the demo cohort and fails the predictive check on ACIC 2016 (docs/models.md,
+            # session 18).  Its priors: workbench.models.residual.
             "tau_residual": False,
             "resid_prior": "pc",
             "resid_pc_upper": 1.0,
