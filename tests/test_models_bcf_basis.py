@@ -178,3 +178,28 @@ def test_when_a_scale_nears_zero_then_the_marginal_likelihood_stays_the_gaussian
         arm_var = m._arm_variances(0.64, {k: 0.2 * k for k in m._nonref()}, np.array)[m._t]
         expected = stats.multivariate_normal(np.zeros(len(y)), np.diag(arm_var) + Phi @ np.diag(d) @ Phi.T).logpdf(y)
         np.testing.assert_allclose(like(point), expected, rtol=1e-8)
+
+
+@pytest.mark.parametrize("prior", ["pc", "half_normal"])
+def test_when_the_residual_scale_is_not_folded_then_it_is_sampled_on_the_log_scale_with_the_same_prior(prior: str):
+    """``resid_fold: false``: PyMC's own positive variable, the same prior, no signed variable."""
+    import pymc as pm
+    from scipy import stats
+
+    from workbench.models.bcf import BCFModel
+    from workbench.models.residual import pc_rate
+    from workbench.testing import demo_effect_data
+
+    _, data, _ = demo_effect_data(300, 3)
+    m = BCFModel(model_config={"resid_prior": prior, "resid_fold": False})
+    m._prepare(data)
+    model = m.build_model(data)
+    scales = [f"s_resid_{k}" for k in m._nonref()]
+    assert not [v.name for v in model.free_RVs if v.name.startswith("signed_")]
+    assert {model.rvs_to_values[model[s]].name for s in scales} == {f"{s}_log__" for s in scales}
+    cfg = m.model_config
+    rate = pc_rate(cfg["resid_pc_upper"], cfg["resid_pc_tail"])
+    expected = stats.expon(scale=1.0 / rate) if prior == "pc" else stats.halfnorm(scale=cfg["resid_scale"])
+    for name in scales:
+        draws = pm.draw(model[name], draws=4000, random_seed=5)
+        assert stats.kstest(draws, expected.cdf).pvalue > 0.01, name

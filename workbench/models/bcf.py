@@ -232,6 +232,8 @@ class BCFModel(TreatmentEffectModel):
             "resid_pc_upper": 1.0,
             "resid_pc_tail": 0.01,
             "resid_scale": 0.5,
+            # sample the residual SD folded (|z|, default) or under the log transform (same prior)
+            "resid_fold": True,
             # 2.2, continuous outcomes: a cross-fitted boosted-trees estimate of the outcome under the
             # reference given the covariates as one more input of mu (linear + spline terms, own
             # block scale), as BCF does with the propensity (workbench.models.prognostic; docs/models.md)

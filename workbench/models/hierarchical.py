@@ -146,6 +146,8 @@ class HierarchicalEffectModel(TreatmentEffectModel):
             "resid_pc_upper": 1.0,
             "resid_pc_tail": 0.01,
             "resid_scale": 0.5,
+            # sample the residual SD folded (|z|, default) or under the log transform (same prior)
+            "resid_fold": True,
             "nu_rate": 0.1,
             # Binary outcomes live on the log-odds scale, where a standard logistic error has SD
             # ~1.8 rather than 1: effect priors are widened by this factor so shrinkage is comparable.

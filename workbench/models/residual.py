@@ -55,13 +55,19 @@ def pc_rate(upper: float, tail: float) -> float:
 
 
 def residual_scale(name: str, cfg: dict[str, Any]) -> Any:
-    """The (folded) residual effect SD ``name`` with the prior that ``cfg["resid_prior"]`` names."""
+    """The residual effect SD ``name`` with the prior that ``cfg["resid_prior"]`` names.
+
+    Folded (``|z|``) unless ``cfg["resid_fold"]`` is false, in which case PyMC's own positive
+    variable under the log transform: the same prior, a different space for NUTS to move in.
+    """
     prior = cfg["resid_prior"]
     if prior not in RESIDUAL_PRIORS:
         raise ValueError(f"resid_prior must be 'pc' or 'half_normal', not {prior!r}")
+    fold = bool(cfg.get("resid_fold", True))
     if prior == "pc":
-        return folded_exponential(name, pc_rate(cfg["resid_pc_upper"], cfg["resid_pc_tail"]))
-    return folded_half_normal(name, cfg["resid_scale"])
+        rate = pc_rate(cfg["resid_pc_upper"], cfg["resid_pc_tail"])
+        return folded_exponential(name, rate) if fold else pm.Exponential(name, rate)
+    return folded_half_normal(name, cfg["resid_scale"]) if fold else pm.HalfNormal(name, cfg["resid_scale"])
 
 
 def without_signs(post: Any) -> Any:
