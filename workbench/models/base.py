@@ -26,7 +26,7 @@ from workbench.models.diagnostics import Diagnostics, evaluate, ppc_binary, ppc_
 from workbench.models.persistence import read_tree, write_tree
 from workbench.models.posterior import DEFAULT_OVERLAP_THRESHOLD, EffectPosterior
 from workbench.models.propensity import PropensityModel
-from workbench.models.residual import residual_draws
+from workbench.models.residual import has_signs, residual_draws, without_signs
 
 log = logging.getLogger(__name__)
 
@@ -216,7 +216,7 @@ class TreatmentEffectModel(ABC):
             "sampling_seconds": sampling_seconds,
             "compiled_cache_hit": cache_hit,
         }
-        self._after_sampling()
+        self._finish_sampling()
         self.diagnostics = self._diagnose(approximate, random_seed)
         factor = self._ess_extension(self.diagnostics)
         if factor > 1 and sampler != "advi":
@@ -228,7 +228,7 @@ class TreatmentEffectModel(ABC):
             idata, sampler, _, extra_seconds = self._sample(model, entry, method, random_seed, progressbar, draws)
             self.idata = idata
             self.fit_info |= {"sampler": sampler, "sampling_seconds": sampling_seconds + extra_seconds}
-            self._after_sampling()
+            self._finish_sampling()
             self.diagnostics = self._diagnose(approximate, random_seed)
         self.fit_info["draws_per_chain"] = int(self.diagnostics.n_draws)
         self.fit_info["ess_extension_factor"] = factor
@@ -332,6 +332,12 @@ class TreatmentEffectModel(ABC):
                 target_accept=sc["target_accept"],
                 compute_convergence_checks=False,
             )
+
+    def _finish_sampling(self) -> None:
+        """Drop the signs behind folded scales (they carry no information), then the model's own hook."""
+        if self.idata is not None and has_signs(post := self._group("posterior")):
+            self.idata["posterior"] = xr.DataTree(without_signs(post))
+        self._after_sampling()
 
     def _after_sampling(self) -> None:  # noqa: B027
         """Hook for models that must derive extra draws while the fitted model is in memory."""

@@ -77,7 +77,7 @@ from workbench.models.base import ModelLoadError, TreatmentEffectModel, _stack
 from workbench.models.data import EffectData
 from workbench.models.hierarchical import _KNOT_QUANTILES, rcs_terms
 from workbench.models.prognostic import PrognosticScore
-from workbench.models.residual import residual_scale, without_signs
+from workbench.models.residual import residual_config, residual_scale
 
 _GROUPS = ("lin", "spl", "int")
 #: Fewest reference-arm patients the prognostic score is learnt from: below this, trees with the
@@ -223,17 +223,10 @@ class BCFModel(TreatmentEffectModel):
             "tau_scale": 0.5,
             # continuous outcomes: a residual effect term per alternative, what the basis cannot express
             "tau_residual": True,
-            # prior of each residual effect SD (workbench.models.residual): "half_normal",
-            # HalfNormal(resid_scale); or "pc", the penalised-complexity prior, exponential, shrinking
-            # towards the model without the term, with P(SD > resid_pc_upper outcome SDs) =
-            # resid_pc_tail (R-INLA's default tail for a random effect's SD); opt-in, it sampled short
-            # of the ESS gate on two ACIC 2016 settings (docs/models.md, session 18)
-            "resid_prior": "half_normal",
-            "resid_pc_upper": 1.0,
-            "resid_pc_tail": 0.01,
-            "resid_scale": 0.5,
-            # sample the residual SD folded (|z|, default) or under the log transform (same prior)
-            "resid_fold": True,
+            # prior of each residual effect SD (workbench.models.residual): half-normal; the
+            # penalised-complexity prior ("pc") is opt-in, it sampled short of the ESS gate on two ACIC
+            # 2016 settings (docs/models.md, session 18)
+            **residual_config("half_normal"),
             # 2.2, continuous outcomes: a cross-fitted boosted-trees estimate of the outcome under the
             # reference given the covariates as one more input of mu (linear + spline terms, own
             # block scale), as BCF does with the propensity (workbench.models.prognostic; docs/models.md)
@@ -469,12 +462,9 @@ class BCFModel(TreatmentEffectModel):
         """Continuous outcomes: draw the weights from their exact conditional Gaussian, per draw."""
         if not (self.idata is not None and self.data is not None):
             raise RuntimeError("fit or load the model first")
-        post = self._group("posterior")
-        # the folded scales' signs carry no information: keep the scales alone
-        post = without_signs(post)
         if self.data.outcome_kind == "binary":
-            self.idata["posterior"] = xr.DataTree(post)
             return
+        post = self._group("posterior")
         stats = self._arm_statistics(self._design())
         C, D = post.sizes["chain"], post.sizes["draw"]
         rng = np.random.default_rng([int(self.fit_info.get("seed", 0)), 7])

@@ -46,7 +46,7 @@ from scipy.special import expit
 
 from workbench.models.base import TreatmentEffectModel, _stack
 from workbench.models.data import EffectData
-from workbench.models.residual import residual_scale, without_signs
+from workbench.models.residual import residual_config, residual_scale
 
 #: Harrell's default knot quantiles by number of knots.
 _KNOT_QUANTILES: dict[int, tuple[float, ...]] = {
@@ -142,12 +142,7 @@ class HierarchicalEffectModel(TreatmentEffectModel):
             # over-covers the demo cohort and fails the predictive check on ACIC 2016 (docs/models.md,
             # session 18).  Its priors: workbench.models.residual.
             "tau_residual": False,
-            "resid_prior": "pc",
-            "resid_pc_upper": 1.0,
-            "resid_pc_tail": 0.01,
-            "resid_scale": 0.5,
-            # sample the residual SD folded (|z|, default) or under the log transform (same prior)
-            "resid_fold": True,
+            **residual_config("pc"),
             "nu_rate": 0.1,
             # Binary outcomes live on the log-odds scale, where a standard logistic error has SD
             # ~1.8 rather than 1: effect priors are widened by this factor so shrinkage is comparable.
@@ -400,11 +395,6 @@ class HierarchicalEffectModel(TreatmentEffectModel):
         return np.array([k for k in range(len(self.data.alternatives)) if k != r])
 
     # ----- posterior maths ---------------------------------------------------------------------
-    def _after_sampling(self) -> None:
-        """The folded residual scales' signs carry no information: keep the scales alone."""
-        if self.idata is not None and self._residual():
-            self.idata["posterior"] = xr.DataTree(without_signs(self._group("posterior")))
-
     def _diagnostic_posterior(self) -> xr.Dataset:
         """Model parameters only, not the sampler's auxiliary coordinates.
 

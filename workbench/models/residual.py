@@ -70,6 +70,25 @@ def residual_scale(name: str, cfg: dict[str, Any]) -> Any:
     return folded_half_normal(name, cfg["resid_scale"]) if fold else pm.HalfNormal(name, cfg["resid_scale"])
 
 
+def residual_config(prior: str) -> dict[str, Any]:
+    """The residual term's prior settings, for a model's ``default_model_config`` (``prior``: its default)."""
+    return {
+        # "half_normal": HalfNormal(resid_scale); "pc": exponential with P(SD > resid_pc_upper outcome
+        # SDs) = resid_pc_tail (R-INLA's default tail for a random effect's SD)
+        "resid_prior": prior,
+        "resid_pc_upper": 1.0,
+        "resid_pc_tail": 0.01,
+        "resid_scale": 0.5,
+        # sample the residual SD folded (|z|, default) or under the log transform (same prior)
+        "resid_fold": True,
+    }
+
+
+def has_signs(post: Any) -> bool:
+    """Whether the posterior holds signed variables behind folded scales."""
+    return any(str(v).startswith(SIGNED_PREFIX) for v in post.data_vars)
+
+
 def without_signs(post: Any) -> Any:
     """The posterior without the signed variables behind folded scales (their sign is unidentified)."""
     return post.drop_vars([v for v in post.data_vars if str(v).startswith(SIGNED_PREFIX)])
