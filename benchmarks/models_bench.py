@@ -30,6 +30,7 @@ import pandas as pd
 
 from workbench.models import EffectData
 from workbench.models.bcf import BCFModel
+from workbench.models.comparison import compare_runs
 from workbench.models.data import Design
 from workbench.models.hierarchical import HierarchicalEffectModel
 from workbench.testing import DEMO_ALTERNATIVES, demo_effect_data
@@ -127,6 +128,7 @@ def _fit_figures(model: Any, seconds: float) -> dict[str, Any]:
 
 def recovery(n: int, seeds: list[int], skip_bcf: bool) -> None:
     out: dict[str, Any] = {}
+    comparisons: dict[str, Any] = {}
     for outcome in ("hba1c_change", "adverse_event"):
         for seed in seeds:
             data, truth = _cohort(n, seed, outcome)
@@ -136,9 +138,11 @@ def recovery(n: int, seeds: list[int], skip_bcf: bool) -> None:
             classes = [HierarchicalEffectModel]
             if not skip_bcf and outcome == "hba1c_change":
                 classes.append(BCFModel)
+            fitted: dict[str, Any] = {}
             for cls in classes:
                 t0 = time.perf_counter()
                 m = cls().fit(data, random_seed=seed, progressbar=False)
+                fitted[cls.name] = m
                 sec = time.perf_counter() - t0
                 fig = _fit_figures(m, sec)
                 d = m.diagnostics
@@ -151,8 +155,12 @@ def recovery(n: int, seeds: list[int], skip_bcf: bool) -> None:
                     f"PPC {fig['ppc']}, {d.label()}]",
                 )
                 out.setdefault(outcome, {}).setdefault(cls.name, {})[str(seed)] = fig | {"alternatives": per_alt}
+            if len(fitted) > 1:
+                comparisons.setdefault(outcome, {})[str(seed)] = _comparison(fitted)
     _recovery_summary(out)
-    RESULTS["demo_recovery"] = {"n": n, "seeds": seeds, "results": out}
+    RESULTS["demo_recovery"] = {"n": n, "seeds": seeds, "results": out} | (
+        {"loo_comparison": comparisons} if comparisons else {}
+    )
 
 
 def _recovery_summary(out: dict[str, Any]) -> None:
@@ -179,6 +187,13 @@ def _recovery_summary(out: dict[str, Any]) -> None:
                     f"average-effect z {', '.join(f'{v:+.2f}' for v in z)}"
                 )
             print(f"    pairs inside 85-97 %: {inside}/{pairs}; average-effect |z| > 1.645: {big_z}/{pairs}")
+
+
+def _comparison(fitted: dict[str, Any]) -> dict[str, Any]:
+    """Which run PSIS-LOO recommends (the hierarchical model unless bcf predicts clearly better)."""
+    c = compare_runs(fitted, prefer="hierarchical")
+    print(f"  PSIS-LOO: {c.recommended} recommended: {c.reason}; share of Pareto k > 0.7 {c.high_pareto_k}")
+    return c.to_dict()
 
 
 def _t_learner(Xs: pd.DataFrame, y: np.ndarray, treated: np.ndarray) -> np.ndarray:
@@ -230,6 +245,7 @@ def acic(shared: Path, settings: list[int], rows: int, models: list[str], seed: 
         )
         res: dict[str, Any] = {"true_ate": round(float(truth.mean()), 4), "linear_t_learner": base}
         both = np.stack([np.zeros_like(truth), truth], axis=1)
+        fitted: dict[str, Any] = {}
         for cls in [classes[name] for name in models]:
             t0 = time.perf_counter()
             m = cls().fit(data, random_seed=seed, progressbar=False)
@@ -246,6 +262,9 @@ def acic(shared: Path, settings: list[int], rows: int, models: list[str], seed: 
             res[cls.name] = _fit_figures(m, sec) | per["treated"]
             ratio = per["treated"]["sqrt_pehe"] / base["sqrt_pehe"]
             print(f"    sqrt(PEHE) {cls.name} / linear T-learner: {ratio:.2f}")
+            fitted[cls.name] = m
+        if len(fitted) > 1:
+            res["loo_comparison"] = _comparison(fitted)
         out["settings"][str(s)] = res
     RESULTS["acic2016"] = out
 

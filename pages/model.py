@@ -7,7 +7,16 @@ from workbench.models import available_models
 from workbench.models.validation import misses
 from workbench.plots import plot_ess, plot_ppc, plot_rank, plot_trace
 from workbench.review.run_quality import run_quality
-from workbench.runs import FitRequest, RunError, approve_run, fit_run, list_runs, load_run, model_card
+from workbench.runs import (
+    FitRequest,
+    RunError,
+    approve_run,
+    compare_with_comparable_runs,
+    fit_run,
+    list_runs,
+    load_run,
+    model_card,
+)
 from workbench.status import run_brief
 
 actor = require_actor()
@@ -96,6 +105,20 @@ with tab_diag:
         st.plotly_chart(plot_ess(model.idata), key="ess_plot", width="stretch")
         observed, predicted = model.predictive_check_draws()
         st.plotly_chart(plot_ppc(observed, predicted), key="ppc_plot", width="stretch")
+    if st.toggle("Compare with other runs on the same data (PSIS-LOO)", key="show_loo"):
+        comparison = compare_with_comparable_runs(wb, run)
+        if comparison is None:
+            st.caption("No other full run was fitted to exactly these data: fit another model above to compare.")
+        else:
+            st.markdown(f"**Supported by the data: {comparison.recommended}.** {comparison.reason}.")
+            st.dataframe(comparison.summary(), key="loo_table")
+            for label, share in comparison.high_pareto_k.items():
+                if share > 0:
+                    st.warning(f"{label}: PSIS is unreliable for {share:.0%} of patients (Pareto k > 0.7).")
+            st.caption(
+                "Held-out predictive accuracy of the observed outcomes (elpd, higher is better). It says which "
+                "structure the outcomes support, not how well each run's effect intervals are calibrated."
+            )
 with tab_approve:
     for line in misses(card.validation_summary):
         st.warning(f"Benchmark: {line}")

@@ -257,3 +257,32 @@ def test_when_the_decision_page_lists_a_signed_record_then_its_files_are_built_o
     assert all(e.proto.deferred_file_id and not e.proto.url for e in downloads)  # registered, not built
     # Two page runs with a signed record, and no file was built or exported: that happens on a click.
     assert exports() == 0
+
+
+def test_when_two_runs_saw_the_same_data_then_the_model_page_compares_them_by_loo(app_home):
+    """A second real run on the HbA1c cohort (bcf, small draws) is compared with the first; the
+    adverse-event run saw other data and has nothing to compare with."""
+    from workbench.governance.roles import SYSTEM_ACTOR
+    from workbench.models import get_model
+    from workbench.runs import FitRequest, compare_with_comparable_runs, fit_run, list_runs
+    from workbench.testing import TEST_SAMPLER
+
+    wb = _wb(app_home)
+    first = next(r for r in list_runs(wb) if r.outcome == "hba1c_change")
+    other_outcome = next(r for r in list_runs(wb) if r.outcome == "adverse_event")
+    new_id = fit_run(wb, SYSTEM_ACTOR, FitRequest(model_name="bcf", sampler_config=TEST_SAMPLER))
+    assert compare_with_comparable_runs(wb, other_outcome) is None
+    comparison = compare_with_comparable_runs(wb, first)
+    assert comparison is not None
+    labels = set(comparison.table.index)
+    assert labels == {f"#{first.id} hierarchical v{first.model_version}", f"#{new_id} bcf v{get_model('bcf').version}"}
+    assert comparison.recommended in labels
+    summary = comparison.summary()
+    assert summary["difference to best"].max() == 0.0 and summary["difference to best"].min() <= 0.0
+
+    at = _app(app_home, "datasci", "pages/model.py", run_select=first.id, show_loo=True)
+    assert not at.exception
+    text = "\n".join(m.value for m in at.markdown)
+    assert f"Supported by the data: {comparison.recommended}." in text
+    assert any(set(frame.value.index) == labels for frame in at.dataframe)  # the comparison table
+

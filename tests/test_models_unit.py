@@ -379,3 +379,44 @@ def test_when_the_hierarchical_model_has_a_residual_effect_term_then_only_treate
     ppoint["sigma_log__"] = np.log(sigma)
     got = float(pmodel.compile_logp(vars=[pmodel["obs"]], sum=True)(ppoint))
     assert got == pytest.approx(stats.norm(0.0, sigma).logpdf(values["y"]).sum(), rel=1e-9)
+
+
+@pytest.mark.parametrize("config", [{}, {"likelihood": "student_t"}])
+def test_when_pointwise_log_likelihood_is_computed_then_it_is_pymcs_own_outcome_density(config):
+    """LOO's input must be the model's own likelihood, patient by patient, on the outcome scale.
+
+    Sampling is not what is tested: random points around the initial point stand in for posterior
+    draws (a fake, said here), and PyMC's ``compute_log_likelihood`` evaluates the model's ``obs``
+    term at the same draws.  The model sees the standardised outcome, so the two differ by the
+    Jacobian ``log(sd)`` per patient; with the residual term the arm's residual variance is in both.
+    """
+    import pymc as pm
+    import xarray as xr
+
+    from workbench.testing import demo_effect_data
+
+    _, data, _ = demo_effect_data(120, 3)
+    m = HierarchicalEffectModel(model_config=config)
+    m._prepare(data)
+    model = m.build_model(data)
+    outputs = model.unobserved_value_vars
+    to_values = model.compile_fn(outputs, inputs=model.value_vars, on_unused_input="ignore", point_fn=False)
+    rng = np.random.default_rng(0)
+    start = model.initial_point()
+    n_draws = 520  # more than one block of 500 draws
+    draws = [to_values(**{k: v + rng.normal(0.0, 0.3, np.shape(v)) for k, v in start.items()}) for _ in range(n_draws)]
+    posterior = xr.Dataset(
+        {
+            out.name: (("chain", "draw", *[f"{out.name}_{i}" for i in range(np.ndim(draws[0][j]))]),
+                       np.stack([d[j] for d in draws])[None])
+            for j, out in enumerate(outputs)
+        }
+    )
+    m.idata = xr.DataTree.from_dict({"posterior": posterior})
+    got = m.pointwise_log_likelihood()
+    assert got.shape == (1, n_draws, len(m._y))
+    with model:
+        pymc_ll = pm.compute_log_likelihood(m.idata.copy(), var_names=["obs"], progressbar=False)
+    want = pymc_ll["log_likelihood"]["obs"].values - np.log(m.outcome_scale[1])
+    np.testing.assert_allclose(got, want, rtol=1e-8, atol=1e-8)
+    assert np.ptp(got, axis=1).min() > 0  # the draws differ, so a constant answer would fail

@@ -20,6 +20,7 @@ from sqlalchemy import select
 from workbench.cohort import analysis_frame
 from workbench.governance.roles import SYSTEM_ACTOR, Actor, require
 from workbench.models import EffectData, TreatmentEffectModel, get_model
+from workbench.models.comparison import Comparison, compare_runs
 from workbench.models.validation import load_validation, validation_lines
 from workbench.scenario import ALTERNATIVES, COVARIATES, OUTCOME_KIND, OUTCOMES
 from workbench.store.service import Context, Workbench, service
@@ -182,6 +183,33 @@ def load_run(wb: Workbench, run: ModelRun) -> TreatmentEffectModel:
     if not path.exists():
         raise RunError(f"posterior file of run #{run.id} is missing")
     return _load(str(path), run.model_name)
+
+
+def comparable_runs(wb: Workbench, run: ModelRun) -> list[ModelRun]:
+    """Other full (not preview) runs fitted to exactly the same data as ``run``, newest first.
+
+    Same outcome and same data hash (so the same patients and values): only such runs can be
+    compared by how well they predict held-out outcomes.
+    """
+    return [
+        r
+        for r in list_runs(wb)
+        if r.id != run.id and not r.approximate and r.outcome == run.outcome and r.data_hash == run.data_hash
+    ]
+
+
+def compare_with_comparable_runs(wb: Workbench, run: ModelRun) -> Comparison | None:
+    """PSIS-LOO of ``run`` against the runs fitted to the same data; ``None`` when there are none.
+
+    ``run`` is kept unless another predicts held-out outcomes clearly better
+    (:func:`workbench.models.comparison.compare_runs`).  Previews are left out: their
+    approximate posteriors make PSIS weights meaningless.
+    """
+    others = comparable_runs(wb, run)
+    if run.approximate or not others:
+        return None
+    runs = {f"#{r.id} {r.model_name} v{r.model_version}": r for r in [run, *others]}
+    return compare_runs({label: load_run(wb, r) for label, r in runs.items()}, prefer=next(iter(runs)))
 
 
 def ensure_demo_runs(wb: Workbench, *, progress: Progress | None = None) -> list[str]:

@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 import pymc as pm
 import xarray as xr
+from scipy import stats
 
 from workbench.models.data import Design, EffectData
 from workbench.models.diagnostics import Diagnostics, evaluate, ppc_binary, ppc_continuous
@@ -129,8 +130,13 @@ class TreatmentEffectModel(ABC):
         """Build the PyMC model for ``data`` (after :meth:`_prepare` set the design arrays)."""
 
     @abstractmethod
-    def _expected_outcomes(self, Z: np.ndarray, propensity: np.ndarray, draw_idx: np.ndarray) -> np.ndarray:
-        """(S, N, K) expected outcome on the outcome scale for design rows ``Z``."""
+    def _expected_outcomes(
+        self, Z: np.ndarray, propensity: np.ndarray, draw_idx: np.ndarray, residual: bool = True
+    ) -> np.ndarray:
+        """(S, N, K) expected outcome on the outcome scale for design rows ``Z``.
+
+        ``residual=False`` leaves out the residual effect term's draws (models that have one).
+        """
 
     def _data_values(self) -> dict[str, np.ndarray]:
         """Values of the model's ``pm.Data`` containers for the prepared data (for the cache)."""
@@ -464,6 +470,45 @@ class TreatmentEffectModel(ABC):
         X = pd.DataFrame({c: self.data.X[c] for c in self.data.X.columns}, index=pd.Index(self._patient_ids))
         alts = np.asarray(self.data.alternatives)[self._t]
         return self._y, self.posterior_predictive(X, pd.Series(alts, index=X.index), seed=seed)
+
+    def pointwise_log_likelihood(self) -> np.ndarray:
+        """(chain, draw, N) log density of each fitted patient's observed outcome, every posterior draw.
+
+        What PSIS-LOO needs to compare models on how well they predict outcomes they did not see
+        (:mod:`workbench.models.comparison`).  The residual effect term is white noise, so it is
+        integrated out exactly (its variance adds to the noise of the arm that received the
+        alternative): its stored draws come from its prior, not from its posterior for these patients.
+        """
+        self._require_fitted()
+        post = self._group("posterior")
+        C, D = int(post.sizes["chain"]), int(post.sizes["draw"])
+        ll = np.empty((C * D, len(self._t)))
+        for start in range(0, C * D, 500):  # in blocks of draws: (draws, patients, alternatives) is large
+            idx = np.arange(start, min(start + 500, C * D))
+            ll[idx] = self._log_density(idx)
+        return ll.reshape(C, D, len(self._t))
+
+    def _log_density(self, idx: np.ndarray) -> np.ndarray:
+        """(len(idx), N) log density of the observed outcomes at posterior draws ``idx``."""
+        if not (self.data is not None and self._propensity is not None and self._y is not None):
+            raise RuntimeError("fit or load the model first")
+        rows, t = np.arange(len(self._t)), self._t
+        received = self._expected_outcomes(self._Z, self._propensity, idx, residual=False)[:, rows, t]
+        if self.data.outcome_kind == "binary":
+            p = np.clip(received, 1e-12, 1 - 1e-12)
+            return np.where(self._y > 0.5, np.log(p), np.log1p(-p))
+        scale, nu = self._noise_draws(idx)
+        var = np.repeat((scale**2)[:, None], len(t), axis=1)
+        if self._residual():
+            post = self._group("posterior")
+            ref = self.data.alternatives.index(self.data.reference)
+            for k in range(len(self.data.alternatives)):
+                if k != ref:
+                    s_k = _stack(post[f"s_resid_{k}"])[idx] * self.outcome_scale[1]
+                    var[:, t == k] += (s_k**2)[:, None]
+        if nu is None:
+            return stats.norm.logpdf(self._y[None, :], received, np.sqrt(var))
+        return stats.t.logpdf(self._y[None, :], nu[:, None], received, np.sqrt(var))
 
     def drivers(self, X_row: pd.DataFrame, alternative: str, reference: str) -> pd.DataFrame:
         """Each covariate's contribution to this patient's effect of ``alternative`` vs ``reference``.

@@ -495,32 +495,34 @@ class BCFModel(TreatmentEffectModel):
         return _stack(self._group("posterior")["weights"])[draw_idx]
 
     def _functions(
-        self, Z: np.ndarray, prop: np.ndarray, draw_idx: np.ndarray
+        self, Z: np.ndarray, prop: np.ndarray, draw_idx: np.ndarray, residual: bool = True
     ) -> tuple[np.ndarray, dict[int, np.ndarray]]:
         """(S, N) prognostic draws and {alternative: (S, N) effect draws} on the model scale."""
         w = self._weights(draw_idx)
         F_mu, F_tau = self._features(Z, prop)
         jm, jt = F_mu.shape[1], F_tau.shape[1]
         taus = {k: w[:, jm + i * jt : jm + (i + 1) * jt] @ F_tau.T for i, k in enumerate(self._nonref())}
-        if self._residual():
+        if residual and self._residual():
             for k in taus:
                 taus[k] = taus[k] + self._residual_draws(Z, k, draw_idx)
         return w[:, :jm] @ F_mu.T, taus
 
-    def _eta(self, Z: np.ndarray, prop: np.ndarray, draw_idx: np.ndarray) -> np.ndarray:
+    def _eta(self, Z: np.ndarray, prop: np.ndarray, draw_idx: np.ndarray, residual: bool = True) -> np.ndarray:
         """(S, N, K) linear predictor on the standardised (or log-odds) scale."""
         if not (self.data is not None):
             raise RuntimeError("fit or load the model first")
-        mu, taus = self._functions(Z, prop, draw_idx)
+        mu, taus = self._functions(Z, prop, draw_idx, residual)
         eta = np.repeat(mu[:, :, None], len(self.data.alternatives), axis=2)
         for k, tau in taus.items():
             eta[:, :, k] += tau
         return eta
 
-    def _expected_outcomes(self, Z: np.ndarray, propensity: np.ndarray, draw_idx: np.ndarray) -> np.ndarray:
+    def _expected_outcomes(
+        self, Z: np.ndarray, propensity: np.ndarray, draw_idx: np.ndarray, residual: bool = True
+    ) -> np.ndarray:
         if not (self.data is not None):
             raise RuntimeError("fit or load the model first")
-        eta = self._eta(Z, propensity, draw_idx)
+        eta = self._eta(Z, propensity, draw_idx, residual)
         if self.data.outcome_kind == "binary":
             return expit(eta)
         mean, sd = self.outcome_scale

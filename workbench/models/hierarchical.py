@@ -415,7 +415,7 @@ class HierarchicalEffectModel(TreatmentEffectModel):
         out["gamma_full"] = np.insert(out["gamma"], r, np.zeros((S, out["gamma"].shape[2])), axis=1)
         return out
 
-    def _eta(self, Z: np.ndarray, prop: np.ndarray, draw_idx: np.ndarray) -> np.ndarray:
+    def _eta(self, Z: np.ndarray, prop: np.ndarray, draw_idx: np.ndarray, residual: bool = True) -> np.ndarray:
         p = self._params(draw_idx)
         F = self._prop_features(prop)
         B = self._basis(Z)
@@ -425,15 +425,17 @@ class HierarchicalEffectModel(TreatmentEffectModel):
         mix = np.zeros(effect.shape[2])
         mix[self._nonref()] = self._mix
         eta = (base - effect @ mix)[:, :, None] + effect
-        if self._residual():
+        if residual and self._residual():
             for k in self._nonref():
                 eta[:, :, k] += self._residual_draws(Z, k, draw_idx)
         return eta
 
-    def _expected_outcomes(self, Z: np.ndarray, propensity: np.ndarray, draw_idx: np.ndarray) -> np.ndarray:
+    def _expected_outcomes(
+        self, Z: np.ndarray, propensity: np.ndarray, draw_idx: np.ndarray, residual: bool = True
+    ) -> np.ndarray:
         if not (self.data is not None):
             raise RuntimeError("fit or load the model first")
-        eta = self._eta(Z, propensity, draw_idx)
+        eta = self._eta(Z, propensity, draw_idx, residual)
         if self.data.outcome_kind == "binary":
             return expit(eta)
         mean, sd = self.outcome_scale
