@@ -223,17 +223,8 @@ def acic(shared: Path, settings: list[int], rows: int, models: list[str], seed: 
         treated = zs["z"].to_numpy() == 1
         y = np.where(treated, zs["y1"], zs["y0"])
         truth = (zs["mu1"] - zs["mu0"]).to_numpy()
-        frame = Xs.assign(arm=np.where(treated, "treated", "control"), y=y)
-        frame.index = frame.index.astype(str)
-        data = EffectData.from_frame(
-            frame,
-            treatment="arm",
-            outcome="y",
-            reference="control",
-            alternatives=["control", "treated"],
-            lower_is_better=False,
-        )
-        print(f"\n== ACIC 2016 setting {s}: {len(frame)} rows of {len(X)}, true ATE {truth.mean():.3f} ==")
+        data = EffectData.two_arms(Xs, treated, y)
+        print(f"\n== ACIC 2016 setting {s}: {len(Xs)} rows of {len(X)}, true ATE {truth.mean():.3f} ==")
         lin = _t_learner(Xs, y, treated)
         base = {
             "sqrt_pehe": round(float(np.sqrt(np.mean((lin - truth) ** 2))), 4),

@@ -75,17 +75,7 @@ def _table(n: int, seed: int, product_step: bool) -> EffectData:
     mu0 = X["a"] + 0.5 * X["b"] - 0.3 * X["c"]
     tau = 2.0 + (3.0 * (X["a"] * X["b"] > 0) if product_step else 1.0 * X["b"])
     y = mu0 + treated * tau + rng.normal(0.0, 0.5, n)
-    frame = X.assign(arm=np.where(treated, "treated", "control"), y=y)
-    frame.index = frame.index.astype(str)
-    return EffectData.from_frame(
-        frame,
-        treatment="arm",
-        outcome="y",
-        reference="control",
-        alternatives=["control", "treated"],
-        lower_is_better=False,
-    )
-
+    return EffectData.two_arms(X, treated, y)
 
 @pytest.mark.parametrize("product_step", [True, False], ids=["interaction", "additive"])
 def test_when_the_effect_has_an_interaction_then_loo_prefers_bcf_and_otherwise_keeps_the_simpler_model(product_step):

@@ -274,3 +274,21 @@ class EffectData:
             outcome_kind=kind,
             lower_is_better=lower_is_better,
         )
+
+    @classmethod
+    def two_arms(cls, X: pd.DataFrame, treated: Any, y: Any, *, lower_is_better: bool = False) -> EffectData:
+        """A two-arm table as model input: alternatives ``control`` (the reference) and ``treated``.
+
+        The shape of every benchmark and of ``workbench effects``: a binary treatment (``treated``,
+        booleans), an outcome ``y`` and covariates ``X`` whose index becomes the patient keys.
+        """
+        frame = X.assign(_arm=np.where(np.asarray(treated, dtype=bool), "treated", "control"), _y=np.asarray(y))
+        return cls.from_frame(
+            frame,
+            treatment="_arm",
+            outcome="_y",
+            covariates=list(X.columns),
+            reference="control",
+            alternatives=["control", "treated"],
+            lower_is_better=lower_is_better,
+        )

@@ -93,22 +93,14 @@ def run_effects(
     _check_columns(df, [treatment, outcome, *covariates], "data")
     if not covariates:
         raise ValueError("data: no covariate columns left besides treatment and outcome")
-    frame = df[covariates].copy()
-    frame.index = pd.Index([str(i) for i in range(len(df))], name="row")
-    frame["_arm"] = _binary_arm(df[treatment]).to_numpy()
+    X = df[covariates].copy()
+    X.index = pd.Index([str(i) for i in range(len(df))], name="row")
     try:
-        frame["_y"] = df[outcome].astype(float).to_numpy()
+        y = df[outcome].astype(float).to_numpy()
     except ValueError as exc:
         raise ValueError(f"data: outcome column {outcome!r} must be numeric") from exc
-    data = EffectData.from_frame(
-        frame,
-        treatment="_arm",
-        outcome="_y",
-        covariates=covariates,
-        reference=_CONTROL,
-        alternatives=[_CONTROL, _TREATED],
-        lower_is_better=lower_is_better,
-    )
+    treated = (_binary_arm(df[treatment]) == _TREATED).to_numpy()
+    data = EffectData.two_arms(X, treated, y, lower_is_better=lower_is_better)
     sampler_config: dict[str, Any] = {}
     for key, value in (("draws", draws), ("tune", tune), ("chains", chains)):
         if value is not None:
@@ -134,7 +126,7 @@ def run_effects(
         "sampler": fitted.fit_info["sampler"],
         "approximate": fitted.fit_info["approximate"],
         "n": len(df),
-        "n_treated": int((frame["_arm"] == _TREATED).sum()),
+        "n_treated": int(treated.sum()),
         "treated_arm": "1 / True, or the label sorting last",
         "average_effect": {
             "mean": float(ate.mean()),
