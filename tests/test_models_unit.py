@@ -368,7 +368,9 @@ def test_when_the_hierarchical_model_has_a_residual_effect_term_then_only_treate
         point[f"signed_s_resid_{k}"] = -s if k == nonref[0] else s  # folded: the sign must not matter
     logp = model.compile_logp(vars=[model["obs"]], sum=True)
     values = m._data_values()
-    extra = values["T"] @ np.array([scales[k] ** 2 for k in nonref])
+    arm = np.stack([m._t == k for k in nonref], axis=1)  # who received each non-reference alternative
+    extra = arm @ np.array([scales[k] ** 2 for k in nonref])
+    assert np.all(extra[m._t == m.data.alternatives.index(m.data.reference)] == 0.0)
     want = stats.norm(0.0, np.sqrt(sigma**2 + extra)).logpdf(values["y"]).sum()
     assert float(logp(point)) == pytest.approx(want, rel=1e-9)
     # without the term every arm has sigma alone
@@ -381,7 +383,7 @@ def test_when_the_hierarchical_model_has_a_residual_effect_term_then_only_treate
     assert got == pytest.approx(stats.norm(0.0, sigma).logpdf(values["y"]).sum(), rel=1e-9)
 
 
-@pytest.mark.parametrize("config", [{}, {"likelihood": "student_t"}])
+@pytest.mark.parametrize("config", [{}, {"tau_residual": True}, {"likelihood": "student_t"}])
 def test_when_pointwise_log_likelihood_is_computed_then_it_is_pymcs_own_outcome_density(config):
     """LOO's input must be the model's own likelihood, patient by patient, on the outcome scale.
 
