@@ -107,7 +107,9 @@ with tab_diag:
         st.plotly_chart(plot_ppc(observed, predicted), key="ppc_plot", width="stretch")
     if st.toggle("Compare with other runs on the same data (PSIS-LOO)", key="show_loo"):
         comparison = compare_with_comparable_runs(wb, run)
-        if comparison is None:
+        if run.approximate:
+            st.caption("Previews are not compared: PSIS-LOO needs draws from the posterior, not an approximation.")
+        elif comparison is None:
             st.caption("No other full run was fitted to exactly these data: fit another model above to compare.")
         else:
             st.markdown(f"**Supported by the data: {comparison.recommended}.** {comparison.reason}.")

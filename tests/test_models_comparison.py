@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -40,6 +41,9 @@ def test_when_one_run_predicts_clearly_better_then_it_is_recommended_over_the_pr
     assert c.recommended == "flexible"
     assert "better than simple" in c.reason
     assert list(c.table.index) == ["flexible", "simple"]
+    record = json.loads(json.dumps(c.to_dict(), allow_nan=False))  # strict JSON: the best row's NaNs are nulls
+    assert record["recommended"] == "flexible"
+    assert record["table"]["simple"]["elpd_diff"] < 0.0 and record["table"]["flexible"]["p_worse"] is None
 
 
 def test_when_the_difference_is_within_noise_then_the_preferred_run_is_kept():

@@ -202,8 +202,8 @@ def compare_with_comparable_runs(wb: Workbench, run: ModelRun) -> Comparison | N
     """PSIS-LOO of ``run`` against the runs fitted to the same data; ``None`` when there are none.
 
     ``run`` is kept unless another predicts held-out outcomes clearly better
-    (:func:`workbench.models.comparison.compare_runs`).  Previews are left out: their
-    approximate posteriors make PSIS weights meaningless.
+    (:func:`workbench.models.comparison.compare_runs`).  Previews are left out: PSIS reweights
+    posterior draws, and a variational approximation's draws are not those.
     """
     others = comparable_runs(wb, run)
     if run.approximate or not others:

@@ -1,11 +1,13 @@
 """Compare fitted runs on the same cohort by how well they predict outcomes they did not see.
 
-Why: the shipped models fail in opposite places (``docs/models.md``, Validation).  The hierarchical
-model is over-confident where the outcome surface has interactions and steps its additive terms
-cannot express; bcf's intervals are wide where outcomes are noisy.  Which structure the data support
-is a question about held-out outcomes, and PSIS-LOO (Vehtari, Gelman & Gabry 2017, as ArviZ computes
-it) answers it from each run's own posterior: no refit, no ground truth.  The rule that turns the
-comparison into advice keeps the simpler model unless another predicts clearly better.
+Why: the shipped models have different structures (additive modifiers; a flexible basis with a
+prognostic score and a residual effect term), and a data scientist choosing between runs wants to
+know which structure the observed outcomes support.  PSIS-LOO (Vehtari, Gelman & Gabry 2017, as
+ArviZ computes it) answers that from each run's own posterior: no refit, no ground truth.  The
+advice keeps the preferred (simpler) run unless another predicts clearly better.  What it does not
+answer, measured on ACIC 2016 (``docs/models.md``, "Comparing runs"): whether a run's *effect*
+intervals are calibrated.  Held-out outcome fit is mostly the prognosis, so it is a diagnostic
+beside the model card's coverage figures, not a model selector.
 """
 
 from __future__ import annotations
@@ -72,10 +74,7 @@ class Comparison:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready: the full table, the advice and its reason (benchmark records)."""
-        rows = {
-            str(name): {k: (float(v) if isinstance(v, int | float | np.floating) else str(v)) for k, v in row.items()}
-            for name, row in self.table.iterrows()
-        }
+        rows = {str(name): {str(k): _plain(v) for k, v in row.items()} for name, row in self.table.iterrows()}
         return {
             "table": rows,
             "recommended": self.recommended,
@@ -114,3 +113,10 @@ def compare_runs(models: Mapping[str, TreatmentEffectModel], *, prefer: str) -> 
         f"difference ({se:.1f}): {prefer} kept"
     )
     return Comparison(table, prefer, reason, high)
+
+
+def _plain(value: Any) -> float | str | None:
+    """A table cell as strict JSON: numbers as floats, NaN as null, the rest as text."""
+    if isinstance(value, int | float | np.integer | np.floating):
+        return float(value) if np.isfinite(value) else None
+    return str(value)
