@@ -285,4 +285,3 @@ def test_when_two_runs_saw_the_same_data_then_the_model_page_compares_them_by_lo
     text = "\n".join(m.value for m in at.markdown)
     assert f"Supported by the data: {comparison.recommended}." in text
     assert any(set(frame.value.index) == labels for frame in at.dataframe)  # the comparison table
-
