@@ -106,7 +106,7 @@ with tab_diag:
         observed, predicted = model.predictive_check_draws()
         st.plotly_chart(plot_ppc(observed, predicted), key="ppc_plot", width="stretch")
     if st.toggle("Compare with other runs on the same data (PSIS-LOO)", key="show_loo"):
-        comparison = compare_with_comparable_runs(wb, run)
+        comparison = None if run.approximate else compare_with_comparable_runs(wb, run)
         if run.approximate:
             st.caption("Previews are not compared: PSIS-LOO needs draws from the posterior, not an approximation.")
         elif comparison is None:
