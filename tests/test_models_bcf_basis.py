@@ -78,7 +78,7 @@ def test_when_effect_inputs_have_relevance_scales_then_they_scale_only_their_own
     from workbench.testing import demo_effect_data
 
     _, data, _ = demo_effect_data(300, 3)
-    m = BCFModel(model_config={"tau_relevance": True})  # opt-in (docs/models.md, session 14)
+    m = BCFModel(model_config={"tau_relevance": True})  # opt-in (docs/model-validation-log.md, session 14)
     m._prepare(data)
     P = m._tau_basis.in_center.shape[0]
     relevance = np.linspace(0.5, 3.0, P)

@@ -298,7 +298,7 @@ def test_when_prognostic_prior_is_total_then_prior_prognosis_sd_does_not_grow_wi
     """v2.2: the prior SD of a patient's prognosis is prognostic_sd whatever the number of columns J.
 
     Per column (v2.1) it is about sqrt(J) times larger: on a binary outcome with few events that
-    let every arm's risk curve overfit (docs/models.md).
+    let every arm's risk curve overfit (docs/model-validation-log.md).
     """
     import pymc as pm
 

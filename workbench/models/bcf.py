@@ -38,7 +38,7 @@ R-hat up to 1.9 on the average effect) while this construction samples with NUTS
   "pc"``: the *penalised-complexity* prior (Simpson et al. 2017), exponential with ``P(s_resid_k >
   1 outcome SD) = 0.01``, which shrinks towards the basis-only model and narrows the demo cohort's
   intervals a little, but left the sampler short of the ESS gate on ACIC 2016 settings 9 and 10, so
-  it is not the default (docs/models.md, session 18).
+  it is not the default (docs/model-validation-log.md, session 18).
 * since 2.2, continuous outcomes: a **cross-fitted prognostic score** (boosted trees' out-of-fold
   estimate of the outcome under the reference given the covariates, learnt from the reference arm;
   :mod:`workbench.models.prognostic`) is one more input of ``mu``, with its own linear + spline
@@ -54,7 +54,7 @@ R-hat up to 1.9 on the average effect) while this construction samples with NUTS
   be placed and the linear term alone forces equal differences between levels.  ACIC 2016's two
   under-covered settings are effects that step between a zero-inflated count's zero and its other
   levels (setting 1: +3.2 where x_8 = 0, about -8.4 elsewhere); 2.2 had only a linear term for such
-  inputs, and its effects for the nonzero patients were biased (docs/models.md, session 14).
+  inputs, and its effects for the nonzero patients were biased (docs/model-validation-log.md, session 14).
 
 The dictionary is a deterministic function of the cohort and ``basis_seed``; a reloaded run
 rebuilds it from the stored design and propensities, so stored and new patients are predicted from
@@ -215,7 +215,7 @@ class BCFModel(TreatmentEffectModel):
             # splines in the effect functions too (off: the design's size drives the cost, J^3)
             "tau_splines": False,
             # opt-in: one half-Cauchy relevance scale per effect input (ARD), shared by the alternatives;
-            # sharper effects, but over-confident on ACIC 2016 setting 5 (docs/models.md, session 14)
+            # sharper effects, but over-confident on ACIC 2016 setting 5 (docs/model-validation-log.md, session 14)
             "tau_relevance": False,
             "basis_seed": 0,
             # half-normal scales of each block's total SD, in outcome SDs (binary: log-odds / 2)
@@ -225,7 +225,7 @@ class BCFModel(TreatmentEffectModel):
             "tau_residual": True,
             # prior of each residual effect SD (workbench.models.residual): half-normal; the
             # penalised-complexity prior ("pc") is opt-in, it sampled short of the ESS gate on two ACIC
-            # 2016 settings (docs/models.md, session 18)
+            # 2016 settings (docs/model-validation-log.md, session 18)
             **residual_config("half_normal"),
             # 2.2, continuous outcomes: a cross-fitted boosted-trees estimate of the outcome under the
             # reference given the covariates as one more input of mu (linear + spline terms, own

@@ -6,7 +6,7 @@ the continuous ones) and received alternative k::
     eta_ik = alpha + b_i . beta + f(pihat_i) . beta_pi  +  tau_k + b_i . gamma_k
              \_________ prognostic part ___________/     \_ effect of k vs reference _/
 
-with tau_ref = gamma_ref = 0 (v2.2; docs/models.md has the measurements behind each choice):
+with tau_ref = gamma_ref = 0 (v2.2; docs/model-validation-log.md has the measurements behind each choice):
 
 - prognostic part on a thin-QR rotation of the basis, with a prior on the *whole* prognosis
   (N(0, sd^2/J) per rotated column), so adding spline columns does not widen it;
@@ -22,7 +22,7 @@ Opt-in, continuous outcomes (``tau_residual``): the residual effect term of
 :mod:`workbench.models.residual`, white noise per patient on top of each effect for what additive
 modifiers cannot express.  Off by default: it widens intervals where interactions are missed (ACIC
 2016 setting 4: 62 % -> 91 % coverage, setting 7: 68 % -> 97 %) but on noisy outcomes its width is
-its prior's (demo cohort glp1ra: 100 %; docs/models.md, sessions 18 and 20).
+its prior's (demo cohort glp1ra: 100 %; docs/model-validation-log.md, sessions 18 and 20).
 
 Why splines: treatment effects are rarely linear in a laboratory value over its whole range (the
 glucose-lowering of SGLT2 inhibitors fades below an eGFR of ~45); a linear modifier then
@@ -90,7 +90,7 @@ class HierarchicalEffectModel(TreatmentEffectModel):
 
     @property
     def default_sampler_config(self) -> dict[str, Any]:
-        """Four chains and nutpie's low-rank mass matrix (measured in docs/models.md).
+        """Four chains and nutpie's low-rank mass matrix (measured in docs/model-validation-log.md).
 
         Low rank: the spline and one-hot columns leave correlated modifiers that a diagonal mass
         matrix steps through slowly; low rank doubled the minimum bulk ESS per second on the demo
@@ -134,12 +134,12 @@ class HierarchicalEffectModel(TreatmentEffectModel):
             "propensity_feature": "probability",  # or "logit" or "none"
             # Only for sampled scales: with one scale per covariate and most covariates modifying
             # nothing, the centred form's funnel gave 19-28 divergences on the 2,000-patient demo
-            # cohort, non-centred 2-15 (docs/models.md has the measurements).
+            # cohort, non-centred 2-15 (docs/model-validation-log.md has the measurements).
             "parameterisation": "non_centred",
             "sigma_scale": 1.0,
             # Continuous outcomes: a residual effect term per alternative, white noise per patient for
             # what additive modifiers cannot express (interactions, thresholds); off by default, as it
-            # over-covers the demo cohort, where noise hides it (docs/models.md, sessions 18 and 20).
+            # over-covers the demo cohort, where noise hides it (docs/model-validation-log.md, sessions 18 and 20).
             # Its priors: workbench.models.residual.
             "tau_residual": False,
             **residual_config("pc"),
@@ -287,7 +287,7 @@ class HierarchicalEffectModel(TreatmentEffectModel):
             # 2022).  v2.1 gave each column N(0, prognostic_sd^2): a prior prognostic SD of
             # sqrt(J) ~ 5 outcome SD or log-odds for the demo's 26 columns, which on a binary
             # outcome with ~200 events let every arm's risk curve overfit (risk-difference spread
-            # 3-5x the truth, intervals confidently wrong; docs/models.md).
+            # 3-5x the truth, intervals confidently wrong; docs/model-validation-log.md).
             Qm = pm.Data("Q_prog", values["Q_prog"])
             R_inv = pm.Data("R_inv", values["R_inv"])
             n_prog = values["Q_prog"].shape[1]
@@ -318,7 +318,7 @@ class HierarchicalEffectModel(TreatmentEffectModel):
                 # variance v_g ~ InvGamma(nu/2, nu s^2/2); integrating v_g out analytically gives a
                 # multivariate Student-t block prior.  Same adaptive, partially pooled shrinkage as
                 # a sampled per-covariate scale, but no scale left to sample: no funnel, no
-                # divergences, and nothing slow-mixing (measured in docs/models.md).
+                # divergences, and nothing slow-mixing (measured in docs/model-validation-log.md).
                 nu = float(cfg["modifier_nu"])
                 members = (group_of[:, None] == np.arange(len(group_names))[None, :]).astype(float)
                 gamma = pm.Flat("gamma", dims=("effect_alternative", "feature"))

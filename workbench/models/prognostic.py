@@ -10,7 +10,7 @@ the covariates, so they stay functions of the covariates).  A fixed basis of spl
 two-variable hinges cannot follow prognoses with higher-order interactions and steps; the leftover
 prognosis then inflates the noise and leaks into the effects through confounding.  Learnt from every
 patient instead, the score would estimate E[outcome | covariates] = mu_ref + sum_k pi_k tau_k and
-carry the effects into the prognostic function (docs/models.md has the measurements of both).
+carry the effects into the prognostic function (docs/model-validation-log.md has the measurements of both).
 
 Cross-fitted, so that no cohort patient's score comes from a model that saw their outcome (else the
 prognostic function would fit their noise), and every patient's score comes from *one* fold model

@@ -12,7 +12,7 @@ Its prior (``resid_prior``): ``"pc"``, the penalised-complexity prior of Simpson
 exponential with ``P(s_resid_k > resid_pc_upper) = resid_pc_tail`` (outcome SDs; R-INLA's default
 tail 0.01 above 1, taken as it is), which shrinks towards the model without the term at a constant
 rate; or ``"half_normal"``, ``HalfNormal(resid_scale)``, flat near zero.  Both are sampled *folded*
-(``|z|``) so that NUTS meets no boundary at zero (docs/models.md, bcf sessions 15 and 18).
+(``|z|``) so that NUTS meets no boundary at zero (docs/model-validation-log.md, bcf sessions 15 and 18).
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ def folded_half_normal(name: str, sigma: float) -> Any:
     samples ``z`` with no boundary at zero.  A residual effect scale's posterior is flat from zero
     up to a wall (it is identified only by the arm's extra variance); under the log transform that
     is a long left tail beside a steep right wall, and it was the slowest-mixing quantity of every
-    demo fit of bcf (bulk ESS 337-434 per 1,000 draws against 1,421-1,502 folded; docs/models.md).
+    demo fit of bcf (bulk ESS 337-434 per 1,000 draws against 1,421-1,502 folded; docs/model-validation-log.md).
     Scales whose posteriors peak near zero with a long right tail stay log-transformed: folding
     turns those into heavy tails.
     """
