@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from workbench.models.validation import validation_lines
@@ -53,6 +54,43 @@ def test_when_a_model_under_covers_a_setting_then_its_card_says_so_first(bench):
     assert "closer to the truth than a linear T-learner's (sqrt(PEHE)) on 3 of 3" in lines[2]
     assert "diagnostics failed on setting(s) 2" in lines[2]
     assert not any("version" in line for line in lines)
+
+
+def test_when_all_rows_were_fitted_too_then_the_card_reads_both_and_names_the_rows(bench):
+    rng = np.random.default_rng(2)
+    varying = rng.normal(2.0, 1.0, 300)
+    validation = {
+        "acic2016": {"rows": 1000, "of_rows": 4802, "settings": {"5": _setting(bench, varying, 0.30, "2.2")}},
+        "acic2016_all_rows": {
+            "rows": 4802,
+            "of_rows": 4802,
+            "settings": {"5": _setting(bench, varying, 0.05, "2.2")},  # covered on 1,000 rows, not on all
+        },
+    }
+    lines = validation_lines(validation, "hierarchical", "2.2")
+    assert lines[0].startswith("TOO NARROW on ACIC 2016 (all 4,802 rows) settings 5 (")
+    assert not any(line.startswith("TOO NARROW on ACIC 2016 (1,000 rows of 4,802)") for line in lines)
+    assert any(
+        line.startswith("ACIC 2016 (1,000 rows of 4,802), 1 settings whose true effect varies") for line in lines
+    )
+    assert any(line.startswith("ACIC 2016 (all 4,802 rows), 1 settings whose true effect varies") for line in lines)
+
+
+def test_when_the_benchmark_fits_all_rows_then_it_records_them_under_their_own_key(bench, tmp_path, monkeypatch):
+    # a two-row table with a constant effect is enough to see where acic() files its figures
+    root = tmp_path / "acic2016"
+    root.mkdir()
+    pd.DataFrame({"x_1": [0.0, 1.0]}).to_csv(root / "x.csv", index=False)
+    monkeypatch.setattr(bench, "RESULTS", {})
+    bench.acic(tmp_path, [], 0, [], 1)
+    assert bench.RESULTS["acic2016_all_rows"] | {"settings": None} == {
+        "rows": 2,
+        "of_rows": 2,
+        "subsample_seed": 1,
+        "settings": None,
+    }
+    bench.acic(tmp_path, [], 1, [], 1)
+    assert bench.RESULTS["acic2016"]["rows"] == 1
 
 
 def test_when_the_figures_are_of_another_model_version_then_the_card_asks_for_a_rerun(bench):
@@ -103,7 +141,10 @@ def test_when_figures_are_recorded_with_the_release_then_they_are_of_the_models_
 
     recorded = json.loads(RECORDED_VALIDATION.read_text())
     versions: dict[str, set[str]] = {}
-    for setting in recorded["acic2016"]["settings"].values():
+    acic_settings = [
+        s for key in ("acic2016", "acic2016_all_rows") for s in recorded.get(key, {}).get("settings", {}).values()
+    ]
+    for setting in acic_settings:
         for name, fig in setting.items():
             if isinstance(fig, dict) and "passed" in fig:  # a model's entry, not the linear baseline's
                 versions.setdefault(name, set()).add(fig["model_version"])

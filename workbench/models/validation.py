@@ -17,6 +17,8 @@ from typing import Any
 COVERAGE_WINDOW = (0.85, 0.97)
 #: How a sentence reporting intervals too narrow on a benchmark starts (what an approver must see).
 TOO_NARROW = "TOO NARROW"
+#: The benchmark's ACIC 2016 figures: on a subsample of rows, and on all of them (``--acic-rows 0``).
+ACIC_BLOCKS = ("acic2016", "acic2016_all_rows")
 #: What ``make bench`` writes in a deployment's var directory.
 VALIDATION_FILE = "validation.json"
 #: The figures of the benchmark run recorded with this release, so that a card has them before any
@@ -78,10 +80,21 @@ def _demo_lines(block: Mapping[str, Any], model: str, version: str | None) -> li
     return lines
 
 
+def _acic_label(block: Mapping[str, Any]) -> str:
+    """The benchmark name with the rows fitted: coverage depends on them (more rows, a narrower posterior)."""
+    n, of = block.get("rows"), block.get("of_rows")
+    if n is None:
+        return "ACIC 2016"
+    if of is not None and n == of:
+        return f"ACIC 2016 (all {n:,} rows)"
+    return f"ACIC 2016 ({n:,} rows{f' of {of:,}' if of else ''})"
+
+
 def _acic_lines(block: Mapping[str, Any], model: str, version: str | None) -> list[str]:
     rows = {s: r for s, r in block.get("settings", {}).items() if model in r}
     if not rows:
         return []
+    acic = _acic_label(block)
     lo, hi = COVERAGE_WINDOW
     varying = {s: r[model] for s, r in rows.items() if r[model].get("truth_sd", 1.0) > 0}
     narrow = [f"{s} ({_pct(f['coverage90'])})" for s, f in varying.items() if f["coverage90"] < lo]
@@ -91,20 +104,20 @@ def _acic_lines(block: Mapping[str, Any], model: str, version: str | None) -> li
     lines = []
     if narrow:
         lines.append(
-            f"{TOO_NARROW} on ACIC 2016 settings {', '.join(narrow)}: there its 90 % intervals missed the true "
+            f"{TOO_NARROW} on {acic} settings {', '.join(narrow)}: there its 90 % intervals missed the true "
             "effect of more patients than 90 % intervals should."
         )
     if varying:
         cover = [f["coverage90"] for f in varying.values()]
         lines.append(
-            f"ACIC 2016, {len(varying)} settings whose true effect varies: coverage {_span(cover)}, "
+            f"{acic}, {len(varying)} settings whose true effect varies: coverage {_span(cover)}, "
             f"{len(cover) - len(narrow) - len(wide)} of {len(cover)} inside {_pct(lo)}-{_pct(hi)}"
             + (f"; too wide on {', '.join(wide)}" if wide else "")
             + _version_note([r[model] for r in rows.values()], version)
             + "."
         )
     lines.append(
-        f"ACIC 2016: individual effects closer to the truth than a linear T-learner's (sqrt(PEHE)) on "
+        f"{acic}: individual effects closer to the truth than a linear T-learner's (sqrt(PEHE)) on "
         f"{better} of {len(rows)} settings"
         + (f"; sampler diagnostics failed on setting(s) {', '.join(failed)}" if failed else "")
         + "."
@@ -116,7 +129,7 @@ def validation_lines(validation: Mapping[str, Any] | None, model: str, version: 
     """Sentences on ``model``'s benchmark figures, misses first; empty when the file has none for it."""
     if not validation:
         return []
-    acic = _acic_lines(validation.get("acic2016", {}), model, version)
+    acic = [line for key in ACIC_BLOCKS for line in _acic_lines(validation.get(key, {}), model, version)]
     demo = _demo_lines(validation.get("demo_recovery", {}), model, version)
     narrow = misses(acic)
     return narrow + demo + [line for line in acic if line not in narrow]
