@@ -77,7 +77,7 @@ def test_when_all_rows_were_fitted_too_then_the_card_reads_both_and_names_the_ro
 
 
 def test_when_the_benchmark_fits_all_rows_then_it_records_them_under_their_own_key(bench, tmp_path, monkeypatch):
-    # a two-row table with a constant effect is enough to see where acic() files its figures
+    # a two-row covariate table and no settings are enough to see where acic() files its figures
     root = tmp_path / "acic2016"
     root.mkdir()
     pd.DataFrame({"x_1": [0.0, 1.0]}).to_csv(root / "x.csv", index=False)
