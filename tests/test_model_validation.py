@@ -137,12 +137,12 @@ def test_when_figures_are_recorded_with_the_release_then_they_are_of_the_models_
     import json
 
     from workbench.models import get_model
-    from workbench.models.validation import RECORDED_VALIDATION
+    from workbench.models.validation import ACIC_BLOCKS, RECORDED_VALIDATION
 
     recorded = json.loads(RECORDED_VALIDATION.read_text())
     versions: dict[str, set[str]] = {}
     acic_settings = [
-        s for key in ("acic2016", "acic2016_all_rows") for s in recorded.get(key, {}).get("settings", {}).values()
+        s for key in ACIC_BLOCKS for s in recorded.get(key, {}).get("settings", {}).values()
     ]
     for setting in acic_settings:
         for name, fig in setting.items():
