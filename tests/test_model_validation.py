@@ -141,9 +141,7 @@ def test_when_figures_are_recorded_with_the_release_then_they_are_of_the_models_
 
     recorded = json.loads(RECORDED_VALIDATION.read_text())
     versions: dict[str, set[str]] = {}
-    acic_settings = [
-        s for key in ACIC_BLOCKS for s in recorded.get(key, {}).get("settings", {}).values()
-    ]
+    acic_settings = [s for key in ACIC_BLOCKS for s in recorded.get(key, {}).get("settings", {}).values()]
     for setting in acic_settings:
         for name, fig in setting.items():
             if isinstance(fig, dict) and "passed" in fig:  # a model's entry, not the linear baseline's
